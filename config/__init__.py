@@ -1,0 +1,1 @@
+"""Settings (pydantic models), the YAML loader and the platform contract's overridable names."""

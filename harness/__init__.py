@@ -1,0 +1,10 @@
+"""The machinery every scenario shares: the run model, execution, scheduling, metrics, reports."""
+
+from __future__ import annotations
+
+from harness.errors import RunSkipped, StepFailure
+from harness.run import Run
+from harness.scenario import Scenario
+from probes.result import Reason
+
+__all__ = ["Run", "Reason", "RunSkipped", "Scenario", "StepFailure"]

@@ -1,0 +1,129 @@
+"""HTTP calls from inside a scenario step: the HTTP probe's exchange, raising on failure.
+
+``await vault.call("POST", paths.bets, json=..., expect=["[STATUS] == 200"])`` returns the
+``Answer`` or raises ``StepFailure`` with the probe's bounded reason. ``breach=`` turns a
+condition mismatch into another reason (``guardrail_breach`` for a defence that gave way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import httpx
+
+from harness.errors import StepFailure
+from probes.conditions import Condition, parse_conditions
+from probes.context import ProbeContext
+from probes.http import exchange
+from probes.result import Reason
+
+__all__ = ["Answer", "ServiceClient"]
+
+OK = ("[STATUS] == 200",)
+
+
+@lru_cache(maxsize=512)
+def _parsed(conditions: tuple[str, ...]) -> tuple[Condition, ...]:
+    return parse_conditions(conditions)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    json: Any
+    headers: dict[str, str]
+    seconds: float
+
+    def field(self, name: str) -> Any:
+        """A top-level JSON field, failing the step as ``unexpected_body`` when it is absent."""
+        if not isinstance(self.json, dict) or name not in self.json:
+            raise StepFailure(Reason.UNEXPECTED_BODY, f"answer has no field {name!r}")
+        return self.json[name]
+
+
+class ServiceClient:
+    """One platform service (base URL), called with the run's correlation headers."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        http: httpx.AsyncClient,
+        probe: ProbeContext,
+        timeout_seconds: float = 10.0,
+        token: str | None = None,
+        relogin: Callable[[], Awaitable[str]] | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._http = http
+        self._probe = probe
+        self._timeout = timeout_seconds
+        self._token = token
+        self._relogin = relogin
+
+    def with_token(self, token: str, relogin: Callable[[], Awaitable[str]] | None = None) -> ServiceClient:
+        return ServiceClient(self.name, self.base_url, self._http, self._probe, self._timeout, token, relogin)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        expect: Sequence[str] = OK,
+        breach: Reason | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Answer:
+        result = await self._send(method, path, json, headers, tuple(expect), timeout_seconds)
+        if result.details.get("status") == 401 and self._relogin is not None and self._token is not None:
+            self._token = await self._relogin()  # the cached token expired: log in once more
+            result = await self._send(method, path, json, headers, tuple(expect), timeout_seconds)
+        if not result.success:
+            reason = result.reason or Reason.ERROR
+            if (
+                breach is not None
+                and reason in (Reason.HTTP_STATUS, Reason.UNEXPECTED_BODY)
+                and result.details.get("status") is not None
+            ):
+                reason = breach
+            raise StepFailure(reason, f"{self.name} {result.message}")
+        return Answer(
+            result.details["status"],
+            result.details.get("json"),
+            result.details.get("headers", {}),
+            result.phases.get("total", 0.0),
+        )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        headers: dict[str, str] | None,
+        expect: tuple[str, ...],
+        timeout_seconds: float | None,
+    ) -> Any:
+        all_headers = dict(headers or {})
+        if self._token is not None:
+            all_headers["Authorization"] = f"Bearer {self._token}"
+        return await exchange(
+            self._http,
+            method,
+            self.base_url + path,
+            self._probe,
+            conditions=_parsed(expect),
+            headers=all_headers,
+            json_body=json,
+            timeout_seconds=timeout_seconds or self._timeout,
+        )
+
+    async def get(self, path: str, *, expect: Sequence[str] = OK, **kwargs: Any) -> Answer:
+        return await self.call("GET", path, expect=expect, **kwargs)
+
+    async def post(self, path: str, json: Any = None, *, expect: Sequence[str] = OK, **kwargs: Any) -> Answer:
+        return await self.call("POST", path, json=json, expect=expect, **kwargs)

@@ -1,0 +1,192 @@
+"""The runner's Prometheus metrics, with bounded labels only.
+
+Labels are scenario, step, target, region, result and reason; ``currency`` only from the
+configured currency list and ``dependency`` only from the configured allowlist (else
+``other``). Never user ids, amounts or error text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from harness.results import Outcome, RunResult
+
+__all__ = ["RunnerMetrics", "ScenarioMetrics"]
+
+_RUN = ("scenario", "target", "region")
+_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
+_STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+_LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
+SERVICES = ("vault", "concierge", "room_service", "cdn")
+OTHER = "other"
+
+
+class RunnerMetrics:
+    """Every metric the runner exports, registered on one registry."""
+
+    def __init__(
+        self,
+        region: str,
+        currencies: Iterable[str],
+        dependency_allowlist: Iterable[str],
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.region = region
+        self.currencies = frozenset(currencies)
+        self.dependencies = frozenset(dependency_allowlist)
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.success = Gauge(
+            "synthetic_scenario_success", "1 if the scenario's last run passed, else 0", _RUN, registry=r
+        )
+        self.duration = Histogram(
+            "synthetic_scenario_duration_seconds",
+            "Duration of scenario runs",
+            _RUN,
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.step_duration = Histogram(
+            "synthetic_step_duration_seconds",
+            "Duration of scenario steps",
+            ("scenario", "step", "target", "region"),
+            buckets=_STEP_BUCKETS,
+            registry=r,
+        )
+        self.runs = Counter("synthetic_scenario_runs", "Scenario runs by result", (*_RUN, "result"), registry=r)
+        self.step_failures = Counter(
+            "synthetic_step_failures",
+            "Failed steps by reason",
+            ("scenario", "step", "target", "region", "reason"),
+            registry=r,
+        )
+        self.last_run = Gauge(
+            "synthetic_scenario_last_run_timestamp_seconds", "Unix time the last run ended", _RUN, registry=r
+        )
+        self.last_success = Gauge(
+            "synthetic_scenario_last_success_timestamp_seconds",
+            "Unix time the last passing run ended",
+            _RUN,
+            registry=r,
+        )
+        self.interval = Gauge(
+            "synthetic_scenario_interval_seconds", "Configured interval of the scenario", _RUN, registry=r
+        )
+        self.info = Gauge("synthetic_runner_info", "The runner's version and region", ("version", "region"), registry=r)
+        self.runner_errors = Counter(
+            "synthetic_runner_errors", "Bugs in the runner or a scenario (not target failures)", ("region",), registry=r
+        )
+        self.dependency_up = Gauge(
+            "synthetic_dependency_up",
+            "1 if a /health dependency check is ok",
+            ("service", "dependency", "target", "region"),
+            registry=r,
+        )
+        self.service_up = Gauge(
+            "synthetic_service_up",
+            "1 if the service's liveness and health pass",
+            ("service", "target", "region"),
+            registry=r,
+        )
+        self.tls_expiry = Gauge(
+            "synthetic_tls_cert_expiry_timestamp_seconds",
+            "Unix time the TLS certificate expires",
+            ("service", "target", "region"),
+            registry=r,
+        )
+        self.push_latency = Histogram(
+            "synthetic_push_latency_seconds",
+            "Action accepted to socket.io push received",
+            ("event", "target", "region"),
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.rewards_lag = Histogram(
+            "synthetic_rewards_lag_seconds",
+            "Bet settled to rewards visible (the Kafka path)",
+            ("target", "region"),
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.currency_success = Gauge(
+            "synthetic_currency_success",
+            "1 if the last check of a currency passed",
+            ("scenario", "currency", "target", "region"),
+            registry=r,
+        )
+        self.stake_budget = Gauge(
+            "synthetic_stake_budget_remaining", "Stake budget left today, in USD", ("target",), registry=r
+        )
+        self.browser_timing = Gauge(
+            "synthetic_browser_timing_seconds", "Navigation timing and Web Vitals", ("scenario", "metric"), registry=r
+        )
+
+    def currency_label(self, currency: str) -> str:
+        return currency if currency in self.currencies else OTHER
+
+    def dependency_label(self, dependency: str) -> str:
+        return dependency if dependency in self.dependencies else OTHER
+
+    def declare(self, scenario: str, target: str, interval_seconds: float) -> None:
+        """Export a scheduled scenario's series before its first run, so absence means something."""
+        self.interval.labels(scenario, target, self.region).set(interval_seconds)
+        for outcome in Outcome:
+            self.runs.labels(scenario, target, self.region, str(outcome))
+
+    def record(self, result: RunResult) -> None:
+        labels = (result.scenario, result.target, result.region)
+        self.runs.labels(*labels, str(result.outcome)).inc()
+        if result.outcome is Outcome.SKIPPED:
+            return
+        end = result.started_at + result.duration_seconds
+        self.last_run.labels(*labels).set(end)
+        if result.outcome is not Outcome.ABORTED:
+            self.success.labels(*labels).set(1 if result.passed else 0)
+            self.duration.labels(*labels).observe(result.duration_seconds)
+        if result.passed:
+            self.last_success.labels(*labels).set(end)
+        for step in result.steps:
+            self.step_duration.labels(result.scenario, step.name, result.target, result.region).observe(
+                step.duration_seconds
+            )
+            if not step.success and step.reason:
+                self.step_failures.labels(result.scenario, step.name, result.target, result.region, step.reason).inc()
+        if result.outcome is Outcome.FAILURE and result.reason == "error":
+            self.runner_errors.labels(result.region).inc()
+
+
+class ScenarioMetrics:
+    """The protocol-level metrics a scenario reports, bound to its target and region."""
+
+    def __init__(self, metrics: RunnerMetrics, scenario: str, target: str) -> None:
+        self._m = metrics
+        self._scenario = scenario
+        self._target = target
+
+    def push_latency(self, event: str, seconds: float) -> None:
+        self._m.push_latency.labels(event, self._target, self._m.region).observe(seconds)
+
+    def rewards_lag(self, seconds: float) -> None:
+        self._m.rewards_lag.labels(self._target, self._m.region).observe(seconds)
+
+    def dependency_up(self, service: str, dependency: str, up: bool) -> None:
+        self._m.dependency_up.labels(service, self._m.dependency_label(dependency), self._target, self._m.region).set(
+            1 if up else 0
+        )
+
+    def service_up(self, service: str, up: bool) -> None:
+        self._m.service_up.labels(service, self._target, self._m.region).set(1 if up else 0)
+
+    def tls_expiry(self, service: str, timestamp: float) -> None:
+        self._m.tls_expiry.labels(service, self._target, self._m.region).set(timestamp)
+
+    def currency_success(self, currency: str, ok: bool) -> None:
+        self._m.currency_success.labels(
+            self._scenario, self._m.currency_label(currency), self._target, self._m.region
+        ).set(1 if ok else 0)
+
+    def browser_timing(self, metric: str, seconds: float) -> None:
+        self._m.browser_timing.labels(self._scenario, metric).set(seconds)

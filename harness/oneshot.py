@@ -1,0 +1,75 @@
+"""Run mode: the selection once, with retries, for a CI gate or for triage by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from prometheus_client import push_to_gateway
+
+from harness.discovery import ScenarioPlan
+from harness.execute import execute
+from harness.results import Outcome, RunResult
+from harness.runtime import Runtime
+from probes import health
+from probes.context import ProbeContext
+
+__all__ = ["run_once", "wait_healthy", "push_metrics", "exit_code"]
+
+
+async def _run_with_retries(runtime: Runtime, plan: ScenarioPlan, retries: int) -> RunResult:
+    result = await execute(runtime, plan)
+    attempts = 1
+    while result.outcome in (Outcome.FAILURE, Outcome.TIMEOUT) and attempts <= retries:
+        attempts += 1
+        result = await execute(runtime, plan)
+        if result.passed:
+            result.flaky = True  # a retried pass is reported, never hidden
+    result.attempts = attempts
+    return result
+
+
+async def run_once(runtime: Runtime, plans: list[ScenarioPlan], retries: int = 0) -> list[RunResult]:
+    slots = asyncio.Semaphore(runtime.settings.runner.max_concurrent_runs)
+
+    async def one(plan: ScenarioPlan) -> RunResult:
+        async with slots:
+            return await _run_with_retries(runtime, plan, retries)
+
+    try:
+        return list(await asyncio.gather(*(one(p) for p in plans)))
+    finally:
+        await runtime.aclose()
+
+
+async def wait_healthy(runtime: Runtime, targets: list[str], seconds: float) -> list[str]:
+    """Poll every service's /health until all pass; return what still fails after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    module = health.HealthModule(
+        health_path=runtime.settings.contract.paths.health, liveness_path=runtime.settings.contract.paths.liveness
+    )
+    while True:
+        failing = []
+        for target in targets:
+            for service, url in runtime.settings.targets[target].service_urls().items():
+                result = await health.probe(url, module, ProbeContext())
+                if not result.success:
+                    failing.append(f"{target}/{service}: {result.reason}: {result.message}")
+        if not failing or time.monotonic() >= deadline:
+            return failing
+        await asyncio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+def push_metrics(runtime: Runtime, gateway: str, targets: list[str]) -> None:
+    """Push this run's metrics, grouped by job and target (``multi`` when several targets ran)."""
+    grouping = {"target": targets[0] if len(targets) == 1 else "multi", "region": runtime.settings.runner.region}
+    push_to_gateway(gateway, job="mystery-guest", grouping_key=grouping, registry=runtime.metrics.registry, timeout=10)
+
+
+def exit_code(results: list[RunResult], allow_empty: bool) -> int:
+    if any(r.outcome in (Outcome.FAILURE, Outcome.TIMEOUT, Outcome.ABORTED) for r in results):
+        return 1
+    ran = [r for r in results if r.outcome is not Outcome.SKIPPED]
+    if not ran and not allow_empty:
+        return 1
+    return 0

@@ -1,0 +1,78 @@
+"""What outlives a single run: settings, metrics, the HTTP pool, tokens, budgets and plug-ins."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client import CollectorRegistry
+
+from config.settings import Settings
+from harness.accounts import TokenCache
+from harness.budget import StakeBudget
+from harness.metrics import RunnerMetrics
+from harness.secrets import register_secret
+
+__all__ = ["Runtime", "VERSION"]
+
+VERSION = "0.1.0"
+
+
+class Runtime:
+    """Shared by every run of one runner process (serve) or one invocation (run)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: CollectorRegistry | None = None,
+        verbose: bool = False,
+        artifacts_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.verbose = verbose
+        self.artifacts_dir = artifacts_dir or settings.runner.artifacts_dir
+        currencies = {c for t in settings.targets.values() for c in t.currencies}
+        self.metrics = RunnerMetrics(settings.runner.region, currencies, settings.runner.dependency_allowlist, registry)
+        self.metrics.info.labels(VERSION, settings.runner.region).set(1)
+        self.tokens = TokenCache()
+        self.budget = StakeBudget(
+            {name: t.stake_budget_usd_per_day for name, t in settings.targets.items() if t.allow_money}
+        )
+        for name, target in settings.targets.items():
+            if target.allow_money:
+                self.metrics.stake_budget.labels(name).set(float(self.budget.remaining(name)))
+        self.plugins: dict[str, Any] = {}  # e.g. the browser pool, created by probes on first use
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._http: httpx.AsyncClient | None = None
+        self._register_secrets()
+
+    def _register_secrets(self) -> None:
+        for target in self.settings.targets.values():
+            for ref in (target.accounts.password if target.accounts else None, target.reset_secret):
+                if ref is not None:
+                    with contextlib.suppress(Exception):
+                        register_secret(self.settings.secret(ref))
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                follow_redirects=False, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+            )
+        return self._http
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        self._closers.append(closer)
+
+    async def aclose(self) -> None:
+        for closer in reversed(self._closers):
+            with contextlib.suppress(Exception):
+                await closer()
+        self._closers.clear()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None

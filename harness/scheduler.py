@@ -1,0 +1,177 @@
+"""Serve mode: every scenario on its interval, forever, with /metrics, /healthz and /readyz.
+
+Each (scenario, target) is one APScheduler job with ``max_instances=1`` (a run never overlaps
+itself: a run that comes due while the last is still going is dropped and counted as
+``skipped``). Start times are spread by a one-off random offset rather than APScheduler's
+per-run ``jitter``, which makes the schedule drift. On SIGTERM/SIGINT the scheduler stops,
+``/readyz`` answers 503, in-flight runs get a grace period, then are cancelled and recorded
+as ``aborted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from harness.discovery import ScenarioPlan
+from harness.execute import execute, skipped_result
+from harness.logs import log_result
+from harness.runtime import Runtime
+
+__all__ = ["Service"]
+
+log = logging.getLogger("runner")
+
+
+class Service:
+    """The scheduled runner: one process, one region."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        plans: list[ScenarioPlan],
+        listen: str,
+        grace_seconds: float,
+        max_start_offset_seconds: float = 60.0,
+    ) -> None:
+        self.runtime = runtime
+        self.plans = {f"{p.name}@{p.target}": p for p in plans}
+        self.host, _, port = listen.rpartition(":")
+        self.port = int(port)
+        self.grace_seconds = grace_seconds
+        self.max_start_offset_seconds = max_start_offset_seconds
+        self.ready = False
+        self.stopping = asyncio.Event()
+        self.in_flight: set[asyncio.Future[None]] = set()
+        self.bound_port: int | None = None
+        self._slots = asyncio.Semaphore(runtime.settings.runner.max_concurrent_runs)
+        self._scheduler: AsyncIOScheduler | None = None
+
+    # -- HTTP -----------------------------------------------------------------------------
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = generate_latest(self.runtime.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        if self.ready and not self.stopping.is_set():
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text="stopping\n" if self.stopping.is_set() else "not ready\n")
+
+    # -- runs -----------------------------------------------------------------------------
+    async def _run(self, key: str) -> None:
+        """The APScheduler job. The run itself is a task of ours, shielded: APScheduler cancels
+        its jobs' tasks on shutdown, but in-flight runs get the grace period first."""
+        run = asyncio.ensure_future(self._execute(key))
+        self.in_flight.add(run)
+        run.add_done_callback(self.in_flight.discard)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(run)
+
+    async def _execute(self, key: str) -> None:
+        plan = self.plans[key]
+        started = False
+        try:
+            async with self._slots:
+                if self.stopping.is_set():
+                    self._record_dropped(plan, "runner is shutting down")
+                    return
+                started = True
+                await execute(self.runtime, plan)
+        except asyncio.CancelledError:
+            if not started:  # cancelled while waiting for a slot: still a result, never lost
+                self._record_dropped(plan, "runner shut down before the run could start")
+            # else the executor already recorded the run as aborted
+        except Exception:  # never let one scenario's failure reach the scheduler
+            log.exception("runner error in %s", key)
+            self.runtime.metrics.runner_errors.labels(self.runtime.settings.runner.region).inc()
+
+    def _on_dropped(self, event: JobExecutionEvent) -> None:
+        plan = self.plans.get(event.job_id)
+        if plan is None:
+            return
+        why = "previous run still in progress" if event.code == EVENT_JOB_MAX_INSTANCES else "run missed its start"
+        self._record_dropped(plan, why)
+
+    def _record_dropped(self, plan: ScenarioPlan, why: str) -> None:
+        result = skipped_result(self.runtime, plan, why)
+        self.runtime.metrics.record(result)
+        log_result(result)
+
+    def _arm(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_listener(self._on_dropped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        now = datetime.now(UTC)
+        for key, plan in self.plans.items():
+            self.runtime.metrics.declare(plan.name, plan.target, plan.interval_seconds)
+            offset = random.uniform(0, min(plan.interval_seconds, self.max_start_offset_seconds))
+            scheduler.add_job(
+                self._run,
+                IntervalTrigger(seconds=plan.interval_seconds, start_date=now + timedelta(seconds=offset)),
+                args=[key],
+                id=key,
+                name=key,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(plan.interval_seconds)),
+            )
+        scheduler.start()
+        return scheduler
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        http_runner = web.AppRunner(app, access_log=None)
+        await http_runner.setup()
+        site = web.TCPSite(http_runner, self.host, self.port)
+        await site.start()
+        server = site._server  # aiohttp has no public accessor for the bound port (listen on :0)
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+        self._scheduler = self._arm()
+        self.ready = True
+        print(
+            f"mystery-guest: {len(self.plans)} scheduled runs, region {self.runtime.settings.runner.region}; "
+            f"metrics at http://{self.host}:{self.bound_port}/metrics",
+            flush=True,
+        )
+        await self.stopping.wait()
+        log.info(
+            "shutting down: draining in-flight runs",
+            extra={"fields": {"in_flight": len(self.in_flight), "grace_seconds": self.grace_seconds}},
+        )
+        self._scheduler.shutdown(wait=False)
+        await self._drain()
+        await http_runner.cleanup()
+        await self.runtime.aclose()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        return 0
+
+    async def _drain(self) -> None:
+        pending = set(self.in_flight)
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=self.grace_seconds)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,188 @@
+"""The HTTP probe: one request, timed per phase, judged by conditions kept as data.
+
+Phases follow blackbox_exporter's ``probe_http_duration_seconds{phase}``: ``connect``,
+``tls``, ``processing`` (request sent to first byte), ``transfer`` and ``total``; they come
+from httpcore's trace extension, so they measure the real socket, not the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from probes.conditions import Condition, parse_conditions
+from probes.context import ProbeContext
+from probes.result import ProbeResult, Reason
+
+__all__ = ["HttpModule", "probe", "exchange", "describe_failure"]
+
+
+class HttpModule(BaseModel):
+    """One HTTP check as data: what to send and the conditions its answer must meet."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: str = "GET"
+    path: str = "/"
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = None
+    conditions: tuple[str, ...] = ("[STATUS] == 200",)
+    timeout_seconds: float = 10.0
+    verify_tls: bool = True
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse_conditions(value)  # raises InvalidCondition with the offending text
+        return value
+
+
+class _PhaseTrace:
+    """Collects httpcore trace events into phase durations."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+
+    async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        self.marks.setdefault(event, time.perf_counter())
+
+    def phases(self, started: float, finished: float) -> dict[str, float]:
+        m = self.marks
+
+        def span(a: str, b: str) -> float | None:
+            return m[b] - m[a] if a in m and b in m else None
+
+        result = {"total": finished - started}
+        connect = span("connection.connect_tcp.started", "connection.connect_tcp.complete")
+        tls = span("connection.start_tls.started", "connection.start_tls.complete")
+        for suffix in ("http11", "http2"):
+            processing = span(f"{suffix}.send_request_body.complete", f"{suffix}.receive_response_headers.complete")
+            transfer = span(f"{suffix}.receive_response_headers.complete", f"{suffix}.response_closed.complete")
+            if processing is not None:
+                result["processing"] = processing
+            if transfer is not None:
+                result["transfer"] = transfer
+        if connect is not None:
+            result["connect"] = connect
+        if tls is not None:
+            result["tls"] = tls
+        return result
+
+
+def _failure_for(exc: httpx.HTTPError) -> tuple[Reason, str]:
+    """Translate httpx's exceptions at one boundary into a bounded reason and a short message."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return Reason.TIMEOUT, f"{name}: no answer in time"
+    cause = exc.__context__ or exc.__cause__
+    if isinstance(cause, ssl.SSLError) or "SSL" in str(exc) or "certificate" in str(exc):
+        return Reason.TLS_ERROR, f"{name}: TLS handshake failed"
+    if isinstance(exc, (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return Reason.CONNECT_ERROR, f"{name}: connection refused, reset or closed"
+    return Reason.CONNECT_ERROR, f"{name}"
+
+
+def _parse_json(response: httpx.Response) -> tuple[bool, Any]:
+    try:
+        return True, json.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError):
+        return False, None
+
+
+def describe_failure(
+    conditions: tuple[Condition, ...], status: int, body: Any, headers: dict[str, str], response_ms: float
+) -> tuple[Reason, str] | None:
+    """The first failing condition as (reason, message), or None when all hold."""
+    for condition in conditions:
+        result = condition.evaluate(status, body, headers, response_ms)
+        if result.success:
+            continue
+        if condition.placeholder == "STATUS":
+            code = body.get("error") if isinstance(body, dict) else None
+            suffix = f", error={code}" if isinstance(code, str) and len(code) < 60 else ""
+            return Reason.HTTP_STATUS, f"{result.shown}{suffix}"
+        if condition.placeholder == "RESPONSE_TIME":
+            return Reason.ASSERTION, result.shown
+        return Reason.UNEXPECTED_BODY, result.shown
+    return None
+
+
+async def exchange(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    ctx: ProbeContext,
+    *,
+    conditions: tuple[Condition, ...] = (),
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    timeout_seconds: float = 10.0,
+    expect_json: bool = True,
+) -> ProbeResult:
+    """Send one request and judge the answer. Never raises for a target's failure."""
+    trace = _PhaseTrace()
+    request_headers = {**ctx.headers(), **(headers or {})}
+    started = time.perf_counter()
+    label = f"{method} {httpx.URL(url).path}"
+    try:
+        response = await client.request(
+            method,
+            url,
+            headers=request_headers,
+            json=json_body,
+            timeout=timeout_seconds,
+            extensions={"trace": trace},
+        )
+    except httpx.HTTPError as exc:
+        reason, message = _failure_for(exc)
+        return ProbeResult.failed(reason, f"{label}: {message}", trace.phases(started, time.perf_counter()))
+    phases = trace.phases(started, time.perf_counter())
+    response_headers = dict(response.headers)
+    parsed, body = _parse_json(response)
+    details = {"status": response.status_code, "json": body, "headers": response_headers}
+    wants_body = expect_json or any(c.placeholder == "BODY" for c in conditions)
+    if wants_body and not parsed:
+        status_failure = describe_failure(
+            tuple(c for c in conditions if c.placeholder == "STATUS"),
+            response.status_code,
+            None,
+            response_headers,
+            phases["total"] * 1000,
+        )
+        kind = response.headers.get("content-type", "no content-type").split(";")[0]
+        if status_failure:
+            reason, message = status_failure
+            return ProbeResult.failed(reason, f"{label}: {message} ({kind})", phases, **details)
+        return ProbeResult.failed(
+            Reason.UNEXPECTED_BODY,
+            f"{label}: expected JSON, got {kind} ({len(response.content)} bytes)",
+            phases,
+            **details,
+        )
+    failure = describe_failure(conditions, response.status_code, body, response_headers, phases["total"] * 1000)
+    if failure:
+        reason, message = failure
+        return ProbeResult.failed(reason, f"{label}: {message}", phases, **details)
+    return ProbeResult.ok(phases, **details)
+
+
+async def probe(target: str, module: HttpModule, ctx: ProbeContext) -> ProbeResult:
+    """Probe ``target`` (a base URL) with one request as ``module`` describes."""
+    async with httpx.AsyncClient(verify=module.verify_tls, follow_redirects=False) as client:
+        return await exchange(
+            client,
+            module.method,
+            target.rstrip("/") + module.path,
+            ctx,
+            conditions=parse_conditions(module.conditions),
+            headers=module.headers,
+            json_body=module.json_body,
+            timeout_seconds=module.timeout_seconds,
+            expect_json=False,
+        )

@@ -1,0 +1,152 @@
+"""The socket.io probe: connect with the ``{token}`` auth payload, await pushes, call with acks.
+
+python-socketio's asyncio client over a real socket. The transport is part of the module:
+``websocket`` (what a browser ends up on after the upgrade) or ``polling`` (what a client
+behind a proxy falls back to). Events are buffered from the moment of connecting, so a push
+that arrives before anyone waits for it is not lost; ``wait_for`` matches on payload fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import socketio
+from pydantic import BaseModel, ConfigDict
+
+from probes.context import ProbeContext
+from probes.result import ProbeResult, Reason
+
+__all__ = ["SocketModule", "SocketClient", "open_socket", "probe"]
+
+
+class SocketModule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str = "/socket.io"
+    transport: Literal["websocket", "polling"] = "websocket"
+    connect_timeout_seconds: float = 5.0
+    token: str | None = None  # the auth payload's token (set per run, never in config files)
+
+    def __repr_args__(self) -> Any:  # never show the token
+        return [(k, v) for k, v in super().__repr_args__() if k != "token"]
+
+
+class SocketClient:
+    """A connected client; every received event is kept with its arrival time."""
+
+    def __init__(self, sio: socketio.AsyncClient, transport: str) -> None:
+        self.sio = sio
+        self.transport = transport
+        self.received: list[tuple[float, str, Any]] = []
+        self._arrived = asyncio.Condition()
+
+    async def _on_event(self, event: str, data: Any = None) -> None:
+        async with self._arrived:
+            self.received.append((time.perf_counter(), event, data))
+            self._arrived.notify_all()
+
+    def _match(self, event: str, where: Mapping[str, Any] | None, since: int) -> tuple[float, Any] | None:
+        for arrived_at, name, data in self.received[since:]:
+            if name != event:
+                continue
+            if where and not (isinstance(data, dict) and all(data.get(k) == v for k, v in where.items())):
+                continue
+            return arrived_at, data
+        return None
+
+    async def wait_for(
+        self, event: str, where: Mapping[str, Any] | None = None, timeout: float = 5.0, since: int = 0
+    ) -> ProbeResult:
+        """Wait for ``event`` whose payload has the fields of ``where``; ``push_missing`` past the deadline."""
+        started = time.perf_counter()
+
+        async def arrived() -> tuple[float, Any]:
+            async with self._arrived:
+                while (found := self._match(event, where, since)) is None:
+                    await self._arrived.wait()
+                return found
+
+        try:
+            arrived_at, data = await asyncio.wait_for(arrived(), timeout)
+        except TimeoutError:
+            shown = ", ".join(f"{k}={v}" for k, v in (where or {}).items())
+            return ProbeResult.failed(
+                Reason.PUSH_MISSING,
+                f"no {event} ({shown}) within {timeout:g} s",
+                {"wait": time.perf_counter() - started},
+            )
+        return ProbeResult.ok({"wait": max(0.0, arrived_at - started)}, payload=data, arrived_at=arrived_at)
+
+    async def call(self, event: str, data: Any, timeout: float = 5.0) -> ProbeResult:
+        """Emit ``event`` and wait for its ack; ``timeout`` when none comes."""
+        started = time.perf_counter()
+        try:
+            ack = await self.sio.call(event, data, timeout=timeout)
+        except socketio.exceptions.TimeoutError:
+            return ProbeResult.failed(
+                Reason.TIMEOUT, f"no ack for {event} within {timeout:g} s", {"ack": time.perf_counter() - started}
+            )
+        except socketio.exceptions.SocketIOError as exc:
+            return ProbeResult.failed(
+                Reason.CONNECT_ERROR, f"{event}: {type(exc).__name__}", {"ack": time.perf_counter() - started}
+            )
+        return ProbeResult.ok({"ack": time.perf_counter() - started}, ack=ack)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.sio.connected)
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.sio.disconnect(), 5)
+        except (TimeoutError, Exception):  # always leave: a broken peer must not keep us
+            pass
+
+
+async def open_socket(target: str, module: SocketModule, ctx: ProbeContext) -> tuple[ProbeResult, SocketClient | None]:
+    """Connect to ``target``; the client is None when the connection failed (reason in the result)."""
+    sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
+    client = SocketClient(sio, module.transport)
+    sio.on("*", client._on_event)
+    refused: list[Any] = []
+    sio.on("connect_error", lambda data=None: refused.append(data))
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(
+            sio.connect(
+                target.rstrip("/"),
+                headers=ctx.headers(),
+                auth={"token": module.token or ""},
+                transports=[module.transport],
+                socketio_path=module.path.strip("/"),
+                wait_timeout=module.connect_timeout_seconds,
+            ),
+            module.connect_timeout_seconds + 1,
+        )
+    except TimeoutError:
+        await client.close()
+        return ProbeResult.failed(
+            Reason.TIMEOUT,
+            f"socket.io connect ({module.transport}) timed out",
+            {"connect": time.perf_counter() - started},
+        ), None
+    except socketio.exceptions.ConnectionError as exc:
+        await client.close()
+        detail = f"server refused: {refused[0]}" if refused and refused[0] else str(exc)[:120]
+        return ProbeResult.failed(
+            Reason.CONNECT_ERROR,
+            f"socket.io connect ({module.transport}): {detail}",
+            {"connect": time.perf_counter() - started},
+        ), None
+    return ProbeResult.ok({"connect": time.perf_counter() - started}, transport=module.transport), client
+
+
+async def probe(target: str, module: SocketModule, ctx: ProbeContext) -> ProbeResult:
+    """Connect and disconnect: can a customer's browser get live updates?"""
+    result, client = await open_socket(target, module, ctx)
+    if client is not None:
+        await client.close()
+    return result

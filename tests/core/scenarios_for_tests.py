@@ -1,0 +1,64 @@
+"""Scenarios that exist only for the runner core's tests (never discovered in production)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from harness import Reason, Run, Scenario
+
+
+class Sleeper(Scenario):
+    """Sleeps longer than its timeout."""
+
+    name = "sleeper"
+    timeout_seconds = 0.3
+
+    async def journey(self, run: Run) -> None:
+        async with run.step("sleep"):
+            await asyncio.sleep(30)
+
+
+class SlowPass(Scenario):
+    """Takes a while, then passes (for overlap and drain tests)."""
+
+    name = "slow_pass"
+    timeout_seconds = 30
+
+    async def journey(self, run: Run) -> None:
+        async with run.step("work"):
+            await asyncio.sleep(float(getattr(run.options, "seconds", 0.6)))
+
+
+class Crasher(Scenario):
+    """A buggy scenario: raises an exception that is not a StepFailure."""
+
+    name = "crasher"
+
+    async def journey(self, run: Run) -> None:
+        async with run.step("crash"):
+            raise RuntimeError("boom")
+
+
+class Quick(Scenario):
+    """Passes at once."""
+
+    name = "quick"
+
+    async def journey(self, run: Run) -> None:
+        async with run.step("nothing"):
+            pass
+
+
+class LeakyLogin(Scenario):
+    """Logs in (using the password and receiving a token), then fails on an answer echoing the token."""
+
+    name = "leaky_login"
+
+    async def journey(self, run: Run) -> None:
+        async with run.step("log in"):
+            vault = await run.as_customer("vault")
+            run.reset_secret()
+        async with run.step("read balance"):
+            await vault.get(run.paths.balance)
+        async with run.step("unreachable"):
+            run.fail(Reason.ASSERTION, "never")

@@ -1,0 +1,150 @@
+"""Serve mode: the scheduler keeps going through timeouts and crashes, never overlaps a
+scenario with itself, drains on SIGTERM and exports a valid exposition."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from config.loader import load_settings
+from harness.discovery import ScenarioPlan, options_for
+from harness.runtime import Runtime
+from harness.scenario import Scenario
+from harness.scheduler import Service
+from tests.core import scenarios_for_tests as s
+from tests.core.conftest import write_config
+from tests.core.fake_platform import FakePlatform
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for (sample_name, sample_labels), v in samples(text).items():
+        if sample_name == name and set(labels.items()) <= sample_labels:
+            total += v
+    return total
+
+
+def service_for(tmp_path: Path, url: str, scenarios: list[tuple[type[Scenario], float]], grace: float = 5.0) -> Service:
+    runtime = Runtime(load_settings(write_config(tmp_path, url)))
+    plans = [
+        ScenarioPlan(sc, "fake", interval, sc.timeout_seconds, options_for(runtime.settings, sc))
+        for sc, interval in scenarios
+    ]
+    return Service(runtime, plans, "127.0.0.1:0", grace, max_start_offset_seconds=0.05)
+
+
+async def metrics_text(service: Service) -> str:
+    async with httpx.AsyncClient() as client:
+        return (await client.get(f"http://127.0.0.1:{service.bound_port}/metrics")).text
+
+
+async def start(service: Service) -> asyncio.Task[int]:
+    task = asyncio.create_task(service.serve())
+    for _ in range(100):
+        if service.ready:
+            return task
+        await asyncio.sleep(0.05)
+    raise AssertionError("service never became ready")
+
+
+async def test_timeouts_crashes_and_overlaps_do_not_stop_the_scheduler(
+    tmp_path: Path, fake_platform: FakePlatform
+) -> None:
+    service = service_for(
+        tmp_path, fake_platform.url, [(s.Sleeper, 0.5), (s.Crasher, 0.5), (s.Quick, 0.5), (s.SlowPass, 0.25)]
+    )
+    task = await start(service)
+    await asyncio.sleep(3.0)
+    text = await metrics_text(service)
+    service.stopping.set()
+    assert await asyncio.wait_for(task, 15) == 0
+    assert value(text, "synthetic_scenario_runs_total", scenario="sleeper", result="timeout") >= 2
+    assert value(text, "synthetic_scenario_runs_total", scenario="crasher", result="failure") >= 3
+    assert value(text, "synthetic_scenario_runs_total", scenario="quick", result="success") >= 4
+    assert value(text, "synthetic_step_failures_total", scenario="crasher", step="crash", reason="error") >= 3
+    # slow_pass takes 0.6 s on a 0.25 s interval: runs that came due meanwhile were skipped, not overlapped
+    assert value(text, "synthetic_scenario_runs_total", scenario="slow_pass", result="skipped") >= 2
+    assert value(text, "synthetic_scenario_runs_total", scenario="slow_pass", result="success") >= 2
+    assert value(text, "synthetic_scenario_success", scenario="quick") == 1
+    assert value(text, "synthetic_scenario_success", scenario="crasher") == 0
+    assert value(text, "synthetic_runner_info", region="test") == 1
+
+
+async def test_sigterm_drains_in_flight_runs_then_aborts_the_rest(tmp_path: Path, fake_platform: FakePlatform) -> None:
+    class Finishes(s.SlowPass):
+        name = "finishes"
+
+    class NeverFinishes(s.SlowPass):
+        name = "never_finishes"
+        timeout_seconds = 60
+
+        async def journey(self, run):  # type: ignore[no-untyped-def]
+            async with run.step("forever"):
+                await asyncio.sleep(60)
+
+    service = service_for(tmp_path, fake_platform.url, [(Finishes, 30), (NeverFinishes, 30)], grace=1.5)
+    task = await start(service)
+    await asyncio.sleep(0.3)  # both runs are in flight
+    assert len(service.in_flight) == 2
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.sleep(0.2)
+    async with httpx.AsyncClient() as client:
+        ready = await client.get(f"http://127.0.0.1:{service.bound_port}/readyz")
+        alive = await client.get(f"http://127.0.0.1:{service.bound_port}/healthz")
+    assert ready.status_code == 503 and alive.status_code == 200
+    text = generate(service)
+    assert await asyncio.wait_for(task, 10) == 0
+    text = generate(service)
+    assert value(text, "synthetic_scenario_runs_total", scenario="finishes", result="success") == 1
+    assert value(text, "synthetic_scenario_runs_total", scenario="never_finishes", result="aborted") == 1
+    assert value(text, "synthetic_step_failures_total", scenario="never_finishes", reason="aborted") == 1
+
+
+def generate(service: Service) -> str:
+    from prometheus_client import generate_latest
+
+    return generate_latest(service.runtime.metrics.registry).decode()
+
+
+async def test_exposition_parses_and_passes_promtool(tmp_path: Path, fake_platform: FakePlatform) -> None:
+    service = service_for(tmp_path, fake_platform.url, [(s.Quick, 0.2), (s.Crasher, 0.2)])
+    task = await start(service)
+    await asyncio.sleep(0.8)
+    text = await metrics_text(service)
+    service.stopping.set()
+    await asyncio.wait_for(task, 10)
+    names = {family.name for family in text_string_to_metric_families(text)}
+    for expected in (
+        "synthetic_scenario_success",
+        "synthetic_scenario_duration_seconds",
+        "synthetic_step_duration_seconds",
+        "synthetic_scenario_runs",
+        "synthetic_step_failures",
+        "synthetic_scenario_last_run_timestamp_seconds",
+        "synthetic_scenario_last_success_timestamp_seconds",
+        "synthetic_runner_info",
+        "synthetic_scenario_interval_seconds",
+    ):
+        assert expected in names, expected
+    assert value(text, "synthetic_scenario_runs_total", scenario="quick", result="aborted") == 0
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is missing: make test installs Debian's prometheus package")
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
