@@ -37,7 +37,7 @@ def _app(state: FakePlatform) -> web.Application:
     async def health(request: web.Request) -> web.StreamResponse:
         state.requests.append(dict(request.headers))
         if state.mode == "hang":
-            await asyncio.sleep(3600)
+            await asyncio.sleep(30)
         if state.mode == "reset":
             assert request.transport is not None
             request.transport.abort()
@@ -81,6 +81,14 @@ def _app(state: FakePlatform) -> web.Application:
     return app
 
 
+async def _cancel_leftovers() -> None:
+    """Handlers still hanging (mode "hang") are cancelled so the loop stops cleanly."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @contextmanager
 def running_fake_platform() -> Iterator[FakePlatform]:
     state = FakePlatform()
@@ -88,7 +96,7 @@ def running_fake_platform() -> Iterator[FakePlatform]:
     state.url = f"http://127.0.0.1:{port}"
     loop = asyncio.new_event_loop()
     ready = threading.Event()
-    runner = web.AppRunner(_app(state), access_log=None)
+    runner = web.AppRunner(_app(state), access_log=None, shutdown_timeout=1.0)
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
@@ -104,5 +112,6 @@ def running_fake_platform() -> Iterator[FakePlatform]:
         yield state
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        asyncio.run_coroutine_threadsafe(_cancel_leftovers(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)

@@ -1,0 +1,59 @@
+"""The README, the CLI, the Makefile, CI and the Dockerfile agree with what is built.
+
+No Docker engine runs on the build machines, so the Dockerfile is checked as text here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import runner
+from harness.metrics import RunnerMetrics
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_names_the_two_commands_and_ci_calls_the_test_one() -> None:
+    assert "make run" in README and "make test" in README
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^run:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_flag_in_the_readme_exists_in_the_cli() -> None:
+    parser = runner.build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    block = README.split("## The command line", 1)[1].split("```", 2)[1]
+    for line in block.strip().splitlines():
+        if "runner.py" in line:
+            command = line.split("runner.py", 1)[1].split()[0]
+        if command == "sandbox":
+            continue
+        known = {opt for action in subparsers[command]._actions for opt in action.option_strings}  # noqa: SLF001
+        for flag in re.findall(r"(--[a-z-]+|-v)\b", line):
+            assert flag in known, f"README documents {command} {flag}, the CLI has no such flag"
+
+
+def test_every_metric_in_the_readme_is_exported_and_vice_versa() -> None:
+    metrics = RunnerMetrics("r", ["USD"], ["database"])
+    exported = set()
+    for collector in metrics.registry._collector_to_names:  # noqa: SLF001
+        for family in collector.describe():
+            exported.add(family.name + ("_total" if family.type == "counter" else ""))
+    documented = set(re.findall(r"^\| `(synthetic_[a-z_]+)", README, re.M))
+    assert documented == exported
+
+
+def test_dockerfile_runs_serve_as_non_root_with_healthcheck_and_chromium() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.1\d-slim", dockerfile, re.M)
+    assert "apt-get install" in dockerfile and " chromium " in dockerfile
+    user = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert user and user[-1] not in ("root", "0")
+    assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", dockerfile, re.M)
+    assert 'ENTRYPOINT ["python", "runner.py", "serve"]' in dockerfile
+    for package in ("probes", "scenarios", "config", "harness"):
+        assert f"COPY {package} {package}" in dockerfile
+    assert "[sandbox" not in dockerfile  # the production image does not install the sandbox extra
