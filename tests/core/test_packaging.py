@@ -5,6 +5,7 @@ No Docker engine runs on the build machines, so the Dockerfile is checked as tex
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def test_readme_names_the_two_commands_and_ci_calls_the_test_one() -> None:
 
 def test_every_flag_in_the_readme_exists_in_the_cli() -> None:
     parser = runner.build_parser()
-    subparsers = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    subparsers: dict[str, argparse.ArgumentParser] = next(a for a in parser._actions if a.dest == "command").choices  # type: ignore[assignment]
     block = README.split("## The command line", 1)[1].split("```", 2)[1]
     for line in block.strip().splitlines():
         if "runner.py" in line:
@@ -39,9 +40,8 @@ def test_every_flag_in_the_readme_exists_in_the_cli() -> None:
 def test_every_metric_in_the_readme_is_exported_and_vice_versa() -> None:
     metrics = RunnerMetrics("r", ["USD"], ["database"])
     exported = set()
-    for collector in metrics.registry._collector_to_names:  # noqa: SLF001
-        for family in collector.describe():
-            exported.add(family.name + ("_total" if family.type == "counter" else ""))
+    for family in metrics.registry.collect():
+        exported.add(family.name + ("_total" if family.type == "counter" else ""))
     documented = set(re.findall(r"^\| `(synthetic_[a-z_]+)", README, re.M))
     assert documented == exported
 
