@@ -1,0 +1,98 @@
+"""``runner.py sandbox`` (or ``python -m sandbox``): start the stand-in platform from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from sandbox.context import PROFILES, SandboxSettings
+from sandbox.faults import Faults, UnknownFault
+from sandbox.server import DEFAULT_DRAIN_SECONDS, run_sandbox
+
+__all__ = ["build_parser", "main", "settings_from"]
+
+PROG = "runner.py sandbox"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = SandboxSettings()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run the built-in stand-in casino platform (Vault, Concierge, Room-Service, "
+        "the SPA behind a CDN) with fault injection, all in one process.",
+    )
+    parser.add_argument("--host", default=defaults.host, help="listen address")
+    for name in ("cdn", "vault", "concierge", "room_service", "admin"):
+        flag = name.replace("_", "-")
+        parser.add_argument(
+            f"--{flag}-port",
+            type=int,
+            default=getattr(defaults, f"{name}_port"),
+            metavar="PORT",
+            help=f"port of {name} (0: any free port; the URL is printed)",
+        )
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
+    parser.add_argument("--seed", type=int, default=None, help="make dice outcomes reproducible")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[:PARAM]",
+        help="switch a fault on from the start (repeatable), e.g. deposit_fails:EUR",
+    )
+    parser.add_argument("--db", metavar="PATH", default="", help="Vault's SQLite file")
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=DEFAULT_DRAIN_SECONDS,
+        help="on SIGTERM, how long /health says shutting_down before the servers stop",
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=defaults.shutdown_timeout_seconds,
+        metavar="SECONDS",
+        help="after the drain, how long requests in flight may take before they are cut off",
+    )
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> SandboxSettings:
+    settings = SandboxSettings()
+    for name, value in PROFILES[args.profile].items():
+        setattr(settings, name, value)
+    settings.host = args.host
+    settings.cdn_port = args.cdn_port
+    settings.vault_port = args.vault_port
+    settings.concierge_port = args.concierge_port
+    settings.room_service_port = args.room_service_port
+    settings.admin_port = args.admin_port
+    settings.seed = args.seed
+    settings.db_path = args.db
+    settings.shutdown_timeout_seconds = args.shutdown_timeout
+    return settings
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already explained
+        return exc.code if isinstance(exc.code, int) else 2
+    for spec in args.fault:
+        try:
+            Faults.parse(spec)
+        except UnknownFault as exc:
+            print(f"{PROG}: error: --fault {spec}: {exc}", file=sys.stderr)
+            return 2
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    settings = settings_from(args)
+    return asyncio.run(run_sandbox(settings, args.fault, drain_seconds=args.drain_seconds, access_log=args.access_log))
