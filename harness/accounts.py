@@ -13,6 +13,7 @@ class Session:
     username: str
     user_id: str
     token: str
+    display_name: str | None = None  # as the login answer gives it, when it does (not in the contract)
 
 
 class TokenCache:
