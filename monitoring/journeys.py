@@ -1,0 +1,103 @@
+"""The customer journeys the alerts are about: which scenarios prove each, who owns it.
+
+Alerts are grouped, titled and inhibited per journey, not per scenario: a person paged
+at 3 a.m. wants to read "Customer chat is failing in 2 of 3 regions", and the team that
+owns chat wants the page. Everything here is data; the rule and Alertmanager generators
+read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+__all__ = [
+    "DEPENDENCY_IMPACTS",
+    "JOURNEYS",
+    "SERVICES",
+    "DependencyImpact",
+    "Journey",
+    "journey_named",
+]
+
+SERVICES: tuple[str, ...] = ("vault", "concierge", "room_service", "cdn")
+"""Service names as the runner labels them (``synthetic_service_up{service}``)."""
+
+
+@dataclass(frozen=True)
+class Journey:
+    """One thing a customer does, proven by one or more scenarios (API and browser)."""
+
+    name: str
+    title: str
+    """Noun phrase that reads well before "is failing": shown in alert summaries."""
+    scenarios: tuple[str, ...]
+    services: tuple[str, ...]
+    """Services the journey cannot work without: their ServiceDown silences its alerts."""
+    team: str
+    slo_target: Decimal | None = None
+    """Share of runs that must succeed; None takes the generator's default."""
+
+
+JOURNEYS: tuple[Journey, ...] = (
+    Journey("bets", "Betting", ("bet_settlement", "spa_bet"), ("vault",), "payments-ledger"),
+    Journey("deposits", "Depositing", ("deposit_each_currency",), ("vault",), "payments"),
+    Journey("withdrawals", "Withdrawing", ("withdraw_each_currency",), ("vault",), "payments"),
+    Journey("rewards", "Rewards crediting", ("rewards",), ("vault", "concierge"), "rewards"),
+    Journey(
+        "level_up",
+        "Levelling up",
+        ("level_up", "spa_level_up"),
+        ("vault", "concierge", "room_service"),
+        "rewards",
+    ),
+    Journey("chat", "Customer chat", ("chat", "spa_chat"), ("room_service",), "realtime"),
+    Journey(
+        "spa",
+        "The casino web app",
+        ("spa_load", "spa_login_balance", "spa_deposit_push"),
+        ("cdn", "vault", "room_service"),
+        "frontend",
+    ),
+    Journey("guardrails", "The betting-limit check", ("guardrails",), ("vault",), "risk"),
+    Journey("rates", "Exchange-rate freshness", ("rates_freshness",), ("vault",), "payments"),
+    Journey(
+        "uptime",
+        "Platform uptime",
+        ("uptime",),
+        ("vault", "concierge", "room_service", "cdn"),
+        "sre",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DependencyImpact:
+    """A dependency that, when a service reports it down, explains these journeys' failures."""
+
+    dependency: str
+    service: str | None
+    """The service reporting it; None: any service that reports this dependency."""
+    journeys: tuple[str, ...]
+
+
+DEPENDENCY_IMPACTS: tuple[DependencyImpact, ...] = (
+    DependencyImpact("kafka", None, ("rewards", "level_up")),
+    DependencyImpact("chat", None, ("chat",)),
+    DependencyImpact(
+        "database",
+        "vault",
+        ("bets", "deposits", "withdrawals", "guardrails", "rates", "rewards", "level_up", "uptime"),
+    ),
+    DependencyImpact("database", "concierge", ("rewards", "level_up", "uptime")),
+    DependencyImpact("database", "room_service", ("chat", "uptime")),
+    DependencyImpact("origin", "cdn", ("spa",)),
+)
+
+
+def journey_named(name: str) -> Journey:
+    """Look a journey up by name; a typo in the data fails loudly here."""
+    for journey in JOURNEYS:
+        if journey.name == name:
+            return journey
+    raise KeyError(f"no journey named {name!r}")

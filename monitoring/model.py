@@ -1,0 +1,56 @@
+"""The shapes of a rule file: plain data that the generator renders to Prometheus YAML."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["Alert", "Group", "Layer", "Record", "RuleFile", "Rule", "Severity"]
+
+Severity = Literal["page", "warning"]
+Layer = Literal["synthetic", "health", "internal", "runner"]
+"""Where the signal comes from: journeys from outside, /health checks, the services' own
+metrics, or the probe runners themselves (see monitoring/README.md)."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alerting rule; ``for_`` is the unscaled duration, scaled when rendered."""
+
+    name: str
+    expr: str
+    severity: Severity
+    layer: Layer
+    summary: str
+    description: str
+    for_: str = "0s"
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One recording rule."""
+
+    record: str
+    expr: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+Rule = Alert | Record
+
+
+@dataclass(frozen=True)
+class Group:
+    """A rule group: its rules run in order, so later records may use earlier ones."""
+
+    name: str
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """One file under monitoring/prometheus/rules/."""
+
+    stem: str
+    groups: tuple[Group, ...]

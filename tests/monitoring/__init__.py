@@ -1,0 +1,1 @@
+"""Tests of monitoring/: rules, promtool unit tests, Alertmanager, dashboard, runbooks."""

@@ -1,0 +1,84 @@
+"""Real local servers for the monitoring tests: a webhook receiver and a started binary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+Labels = dict[str, str]
+
+
+class Webhook:
+    """A loopback webhook receiver that keeps every notification Alertmanager sends it."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        webhook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                webhook.received.append((self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                """Keep the test output quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def delivered(self, path: str) -> list[Labels]:
+        """Labels of every alert delivered to ``path`` (e.g. "/pager"), firing or resolved."""
+        return [alert["labels"] for where, payload in self.received if where == path for alert in payload["alerts"]]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextmanager
+def running(command: Sequence[str], ready_url: str, log_path: Path) -> Iterator[None]:
+    """Start a server binary, wait until ``ready_url`` answers 200, stop it afterwards."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    if httpx.get(ready_url, timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, f"{command[0]} did not become ready: {log_path.read_text()}"
+                time.sleep(0.1)
+            time.sleep(0.2)
+            assert process.poll() is None, f"{command[0]} exited (is its port taken?): {log_path.read_text()}"
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
+    """Poll ``condition()`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
