@@ -45,6 +45,10 @@ targets:
     accounts:
       password: {{file: {tmp_path / "pw"}}}
       default: "probe-{{region}}-{{scenario}}"
+scenarios:
+  overrides:
+    uptime:
+      options: {{socket_transports: []}}  # the fake platform speaks no socket.io
 {extra}
 """)
     return path
