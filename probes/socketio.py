@@ -99,49 +99,99 @@ class SocketClient:
     def connected(self) -> bool:
         return bool(self.sio.connected)
 
+    async def _close_polling(self) -> None:
+        """Say goodbye, then drop the pending long-poll GET instead of waiting it out.
+
+        python-engineio's client waits for that GET on disconnect, and a python-engineio server
+        answers it only after its ping timeout (30 s and more), as a browser never waits."""
+        eio = self.sio.eio
+        closing = asyncio.ensure_future(self.sio.disconnect())
+        while eio.state == "connected" and not closing.done():
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(eio.queue.join(), 2)  # the DISCONNECT and CLOSE packets are posted
+        await asyncio.sleep(0.05)  # ... and their answer is read to its end, freeing the connection
+        if eio.http is not None and not eio.http.closed:
+            await eio.http.close()
+        await asyncio.wait_for(closing, 5)
+
     async def close(self) -> None:
         try:
+            if self.transport == "polling" and self.sio.connected:
+                await self._close_polling()
+                return
             await asyncio.wait_for(self.sio.disconnect(), 5)
         except (TimeoutError, Exception):  # always leave: a broken peer must not keep us
             pass
 
 
 async def open_socket(target: str, module: SocketModule, ctx: ProbeContext) -> tuple[ProbeResult, SocketClient | None]:
-    """Connect to ``target``; the client is None when the connection failed (reason in the result)."""
+    """Connect to ``target``; the client is None when the connection failed (reason in the result).
+
+    A refusal (``connect_error``) ends the attempt at once: python-socketio's ``connect`` would
+    go on waiting for the polling transport's pending GET before it raises.
+    """
     sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
     client = SocketClient(sio, module.transport)
     sio.on("*", client._on_event)
-    refused: list[Any] = []
-    sio.on("connect_error", lambda data=None: refused.append(data))
+    refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def on_refused(data: Any = None) -> None:
+        if not refused.done():
+            refused.set_result(data)
+
+    sio.on("connect_error", on_refused)
     started = time.perf_counter()
-    try:
-        await asyncio.wait_for(
-            sio.connect(
-                target.rstrip("/"),
-                headers=ctx.headers(),
-                auth={"token": module.token or ""},
-                transports=[module.transport],
-                socketio_path=module.path.strip("/"),
-                wait_timeout=module.connect_timeout_seconds,
-            ),
-            module.connect_timeout_seconds + 1,
+    connecting = asyncio.ensure_future(
+        sio.connect(
+            target.rstrip("/"),
+            headers=ctx.headers(),
+            auth={"token": module.token or ""},
+            transports=[module.transport],
+            socketio_path=module.path.strip("/"),
+            wait_timeout=module.connect_timeout_seconds,
         )
-    except TimeoutError:
-        await client.close()
+    )
+    try:
+        await asyncio.wait(
+            {connecting, refused}, timeout=module.connect_timeout_seconds + 1, return_when=asyncio.FIRST_COMPLETED
+        )
+    except asyncio.CancelledError:
+        await _abandon(connecting, sio)
+        raise
+    phases = {"connect": time.perf_counter() - started}
+    if connecting.done() and not refused.done() and connecting.exception() is None:
+        return ProbeResult.ok(phases, transport=module.transport), client
+    error = connecting.exception() if connecting.done() else None
+    await _abandon(connecting, sio)
+    if refused.done():  # the server's refusal is {"message": ...}; a transport failure is plain text
+        said = refused.result()
+        detail = f"server refused: {said}" if isinstance(said, dict) else str(said or "connection failed")[:120]
         return ProbeResult.failed(
-            Reason.TIMEOUT,
-            f"socket.io connect ({module.transport}) timed out",
-            {"connect": time.perf_counter() - started},
+            Reason.CONNECT_ERROR, f"socket.io connect ({module.transport}): {detail}", phases
         ), None
-    except socketio.exceptions.ConnectionError as exc:
-        await client.close()
-        detail = f"server refused: {refused[0]}" if refused and refused[0] else str(exc)[:120]
-        return ProbeResult.failed(
-            Reason.CONNECT_ERROR,
-            f"socket.io connect ({module.transport}): {detail}",
-            {"connect": time.perf_counter() - started},
-        ), None
-    return ProbeResult.ok({"connect": time.perf_counter() - started}, transport=module.transport), client
+    if error is None:
+        return ProbeResult.failed(Reason.TIMEOUT, f"socket.io connect ({module.transport}) timed out", phases), None
+    return ProbeResult.failed(
+        Reason.CONNECT_ERROR, f"socket.io connect ({module.transport}): {str(error)[:120]}", phases
+    ), None
+
+
+async def _abandon(connecting: asyncio.Future[Any], sio: socketio.AsyncClient) -> None:
+    """Stop a connection attempt that failed or hangs, and free its HTTP session.
+
+    Closing the session first ends a pending long-poll GET, so the attempt ends on its own."""
+    if not connecting.done():
+        await asyncio.sleep(0.05)  # a CLOSE being posted is answered, freeing its connection
+    http = sio.eio.http
+    if http is not None and not http.closed:
+        await http.close()
+    if not connecting.done():
+        await asyncio.wait({connecting}, timeout=1)
+    if not connecting.done():
+        connecting.cancel()
+        await asyncio.wait({connecting}, timeout=1)
+    if connecting.done() and not connecting.cancelled():
+        connecting.exception()  # retrieved: the failure is already in the result
 
 
 async def probe(target: str, module: SocketModule, ctx: ProbeContext) -> ProbeResult:

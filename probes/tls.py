@@ -46,7 +46,7 @@ def _tlv(der: bytes, at: int) -> tuple[int, int, int]:
         count = length & 0x7F
         if count == 0 or count > 4 or start + count > len(der):
             raise CertificateFormatError("bad length")
-        length = int.from_bytes(der[start:start + count], "big")
+        length = int.from_bytes(der[start : start + count], "big")
         start += count
     if start + length > len(der):
         raise CertificateFormatError("truncated content")
@@ -122,22 +122,35 @@ async def probe(target: str, module: TlsModule, ctx: ProbeContext) -> ProbeResul
     started = time.perf_counter()
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=_context(module), server_hostname=server_name,
-                                    ssl_handshake_timeout=module.timeout_seconds),
+            asyncio.open_connection(
+                host,
+                port,
+                ssl=_context(module),
+                server_hostname=server_name,
+                ssl_handshake_timeout=module.timeout_seconds,
+            ),
             module.timeout_seconds,
         )
     except TimeoutError:
-        return ProbeResult.failed(Reason.TIMEOUT, f"TLS handshake with {host}:{port} timed out",
-                                  {"handshake": time.perf_counter() - started})
+        return ProbeResult.failed(
+            Reason.TIMEOUT, f"TLS handshake with {host}:{port} timed out", {"handshake": time.perf_counter() - started}
+        )
     except ssl.SSLCertVerificationError as exc:
-        return ProbeResult.failed(Reason.TLS_ERROR, f"{host}:{port}: {exc.verify_message or 'verify failed'}",
-                                  {"handshake": time.perf_counter() - started})
+        return ProbeResult.failed(
+            Reason.TLS_ERROR,
+            f"{host}:{port}: {exc.verify_message or 'verify failed'}",
+            {"handshake": time.perf_counter() - started},
+        )
     except ssl.SSLError as exc:
-        return ProbeResult.failed(Reason.TLS_ERROR, f"{host}:{port}: TLS handshake failed ({exc.reason})",
-                                  {"handshake": time.perf_counter() - started})
+        return ProbeResult.failed(
+            Reason.TLS_ERROR,
+            f"{host}:{port}: TLS handshake failed ({exc.reason})",
+            {"handshake": time.perf_counter() - started},
+        )
     except (ConnectionError, OSError) as exc:
-        return ProbeResult.failed(Reason.CONNECT_ERROR, f"{host}:{port}: {type(exc).__name__}",
-                                  {"handshake": time.perf_counter() - started})
+        return ProbeResult.failed(
+            Reason.CONNECT_ERROR, f"{host}:{port}: {type(exc).__name__}", {"handshake": time.perf_counter() - started}
+        )
     phases = {"handshake": time.perf_counter() - started}
     try:
         ssl_object = writer.get_extra_info("ssl_object")

@@ -1,0 +1,180 @@
+"""The TLS probe against real local TLS servers with self-signed certificates made by ``openssl``.
+
+Each expiry is compared with what ``openssl x509 -enddate`` says of the same certificate, for a
+UTCTime (before 2050) and a GeneralizedTime (from 2050 on) validity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import ssl
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from probes import PROBERS
+from probes.context import ProbeContext
+from probes.result import Reason
+from probes.tls import TlsModule, not_after_of, probe
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+
+
+@dataclass(frozen=True)
+class Cert:
+    cert: Path
+    key: Path
+
+    def not_after(self) -> float:
+        """What openssl itself reads as the expiry (``notAfter=Dec 26 01:06:54 2026 GMT``)."""
+        out = subprocess.run(
+            ["openssl", "x509", "-in", str(self.cert), "-noout", "-enddate"], check=True, capture_output=True, text=True
+        ).stdout
+        return float(ssl.cert_time_to_seconds(out.strip().removeprefix("notAfter=")))
+
+
+def make_cert(folder: Path, days: int) -> Cert:
+    cert, key = folder / f"cert-{days}.pem", folder / f"key-{days}.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            str(days),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return Cert(cert, key)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cert]:
+    folder = tmp_path_factory.mktemp("tls")
+    return {"month": make_cert(folder, 30), "decades": make_cert(folder, 365 * 30)}
+
+
+@contextlib.asynccontextmanager
+async def tls_server(cert: Cert) -> AsyncIterator[int]:
+    """A real TLS server on a free loopback port that answers nothing and closes."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert.cert, cert.key)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def plain_server(answer_nothing: bool) -> AsyncIterator[int]:
+    """A TCP server that either says something that is not TLS or says nothing at all."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if answer_nothing:
+            held.append(writer)
+            return
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_reads_the_expiry_of_a_verified_certificate(certs: dict[str, Cert]) -> None:
+    cert = certs["month"]
+    async with tls_server(cert) as port:
+        result = await probe(f"https://127.0.0.1:{port}", TlsModule(ca_file=cert.cert), ProbeContext())
+    assert result.success, result.message
+    assert result.details["not_after"] == cert.not_after()
+    assert result.details["tls_version"].startswith("TLS")
+    assert result.phases["handshake"] >= 0
+
+
+async def test_reads_a_generalized_time_expiry_without_verifying(certs: dict[str, Cert]) -> None:
+    cert = certs["decades"]
+    async with tls_server(cert) as port:
+        result = await probe(f"127.0.0.1:{port}", TlsModule(verify=False), ProbeContext())
+    assert result.success, result.message
+    assert result.details["not_after"] == cert.not_after()
+    assert cert.not_after() > 2524608000  # 2050-01-01: the GeneralizedTime branch was taken
+
+
+async def test_an_untrusted_certificate_is_a_tls_error(certs: dict[str, Cert]) -> None:
+    async with tls_server(certs["month"]) as port:
+        result = await probe(f"https://127.0.0.1:{port}", TlsModule(), ProbeContext())
+    assert not result.success
+    assert result.reason is Reason.TLS_ERROR
+    assert "certificate" in result.message
+
+
+async def test_a_wrong_host_name_is_a_tls_error(certs: dict[str, Cert]) -> None:
+    cert = certs["month"]
+    async with tls_server(cert) as port:
+        result = await probe(
+            f"https://127.0.0.1:{port}", TlsModule(ca_file=cert.cert, server_name="casino.example"), ProbeContext()
+        )
+    assert result.reason is Reason.TLS_ERROR
+    assert "casino.example" in result.message or "match" in result.message
+
+
+async def test_a_server_that_does_not_speak_tls_is_a_tls_error() -> None:
+    async with plain_server(answer_nothing=False) as port:
+        result = await probe(f"https://127.0.0.1:{port}", TlsModule(verify=False), ProbeContext())
+    assert result.reason is Reason.TLS_ERROR
+
+
+async def test_a_silent_server_times_out() -> None:
+    async with plain_server(answer_nothing=True) as port:
+        result = await probe(f"https://127.0.0.1:{port}", TlsModule(timeout_seconds=0.5), ProbeContext())
+    assert result.reason is Reason.TIMEOUT
+
+
+async def test_a_closed_port_is_a_connect_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = await probe(f"https://127.0.0.1:{port}", TlsModule(), ProbeContext())
+    assert result.reason is Reason.CONNECT_ERROR
+
+
+def test_the_probe_is_registered() -> None:
+    assert PROBERS["tls"] is probe
+
+
+def test_garbage_is_not_a_certificate() -> None:
+    with pytest.raises(ValueError):
+        not_after_of(b"\x30\x03\x02\x01\x01")
+    with pytest.raises(ValueError):
+        not_after_of(b"not DER at all")
