@@ -122,7 +122,7 @@ class BetSettlement(Scenario):
     """A dice bet settles exactly: payout, balance, history entries and the live balance push."""
 
     name = "bet_settlement"
-    tags = ("api", "money", "socketio")
+    tags = ("api", "money", "socketio", "smoke")
     interval_seconds = 120.0
     timeout_seconds = 60.0
     moves_money = True

@@ -34,7 +34,7 @@ class Chat(Scenario):
     """A chat message is acknowledged and delivered to every connection in the room."""
 
     name = "chat"
-    tags = ("socketio", "chat")
+    tags = ("api", "socketio", "chat", "smoke")
     interval_seconds = 60.0
     timeout_seconds = 30.0
 

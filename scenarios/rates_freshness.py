@@ -31,7 +31,7 @@ class RatesFreshness(Scenario):
     """A rate for every configured currency, updated within the configured age."""
 
     name = "rates_freshness"
-    tags = ("api", "rates")
+    tags = ("api", "rates", "smoke")
     interval_seconds = 60.0
     timeout_seconds = 20.0
 

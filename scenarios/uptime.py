@@ -38,6 +38,9 @@ class Uptime(Scenario):
         # A browser starts on long-polling and upgrades to WebSocket; a proxy may break either.
         socket_transports: tuple[Literal["websocket", "polling"], ...] = ("websocket", "polling")
         health_timeout_seconds: float = Field(5.0, gt=0)  # per request (liveness, then health)
+        # /health is read this many times in a row: a check that flaps (ok, error, ok...) takes
+        # tasks in and out of the ALB's target group, and one read would see it only half the time.
+        health_reads: int = Field(2, ge=1, le=5)
         tls_verify: bool = True
         tls_ca_file: Path | None = None  # a private CA for https targets (default: the system's)
         tls_timeout_seconds: float = Field(5.0, gt=0)
@@ -77,17 +80,27 @@ class Uptime(Scenario):
     async def _health_of_each(
         run: Run, urls: dict[str, str], options: Uptime.Options, budget: float
     ) -> dict[str, ProbeResult]:
-        """Liveness then health of every service; each request gets half the budget at most."""
+        """Liveness then health of every service, ``health_reads`` times; each request gets its share."""
+        reads = options.health_reads
         module = health.HealthModule(
             health_path=run.paths.health,
             liveness_path=run.paths.liveness,
-            timeout_seconds=min(options.health_timeout_seconds, budget / 2),
+            timeout_seconds=min(options.health_timeout_seconds, budget / (2 * reads)),
         )
+
+        async def read_repeatedly(service: str) -> ProbeResult:
+            """The first failing read, else the last; a mix of ok and failed reads is flapping."""
+            outcomes = [await health.probe(urls[service], module, run.probe) for _ in range(reads)]
+            failed = next((o for o in outcomes if not o.success), None)
+            if failed is None:
+                return outcomes[-1]
+            passed = sum(o.success for o in outcomes)
+            if passed:
+                failed.message = f"flapping ({passed} of {reads} reads ok): {failed.message}"
+            return failed
+
         found = await asyncio.gather(
-            *(
-                _within(budget, health.probe(urls[service], module, run.probe), "liveness and health")
-                for service in SERVICES
-            )
+            *(_within(budget, read_repeatedly(service), "liveness and health") for service in SERVICES)
         )
         results = dict(zip(SERVICES, found, strict=True))
         for service, result in results.items():
