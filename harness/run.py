@@ -177,8 +177,9 @@ class Run:
         token = str(answer.json["token"])
         register_secret(token)
         display_name = answer.json.get("display_name")
-        return Session(username, str(answer.json["user_id"]), token,
-                       display_name if isinstance(display_name, str) else None)
+        return Session(
+            username, str(answer.json["user_id"]), token, display_name if isinstance(display_name, str) else None
+        )
 
     async def _relogin(self) -> str:
         username = self.username()
