@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from probes import health, http, socketio
+from probes import browser, health, http, socketio, tls
 from probes.context import ProbeContext
 from probes.result import ProbeResult, Reason
 
@@ -24,4 +24,6 @@ PROBERS: dict[str, ProbeFn] = {
     "http": http.probe,
     "health": health.probe,
     "socketio": socketio.probe,
+    "tls": tls.probe,
+    "browser": browser.probe,
 }
