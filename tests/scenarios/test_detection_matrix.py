@@ -100,31 +100,60 @@ def api_scenarios() -> set[str]:
 # -- the doc ------------------------------------------------------------------------------
 
 
+BROWSER_MATRIX = ROOT / "tests" / "browser" / "browser_matrix.yaml"
+README = ROOT / "README.md"
+README_START, README_END = "<!-- detection-matrix:start -->", "<!-- detection-matrix:end -->"
+
+
+def browser_catches() -> dict[str, list[str]]:
+    """fault name -> "`scenario` (step, `reason`)" of the browser rows (tests/browser/browser_matrix.yaml)."""
+    found: dict[str, list[str]] = {}
+    for row in yaml.safe_load(BROWSER_MATRIX.read_text()):
+        if row["fault"]:
+            name = str(row["fault"]).partition(":")[0]
+            found[name] = [f"`{scenario}` ({step}, `{reason}`)" for scenario, (step, reason) in row["fails"].items()]
+    return found
+
+
+def render_table(rows: list[Row]) -> list[str]:
+    """fault | what breaks for a customer | who catches it (API and browser journeys) | the metric."""
+    browser = browser_catches()
+    lines = [
+        "| fault | what breaks for a customer | caught by (step, reason) | metric |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        catches = [f"`{name}` ({expected.step}, `{expected.reason}`)" for name, expected in row.fails.items()]
+        if row.name in browser:
+            catches.append("in the browser: " + ", ".join(browser[row.name]))
+        caught = "<br>".join(catches) or f"not by an API journey: {row.skip_reason or row.note or '-'}"
+        if row.note and row.fails:
+            caught += f"<br>*{row.note}*"
+        metric = ", ".join(f"`{part}`" for part in row.metric.split(", "))
+        lines.append(f"| `{row.fault}` | {row.customer_impact} | {caught} | {metric} |")
+    return lines
+
+
 def render_doc(rows: list[Row]) -> str:
-    """The README table: fault | what breaks for a customer | who catches it | the metric."""
     lines = [
         "# Detection matrix",
         "",
         "Every fault the sandbox can inject, what it breaks for a customer, the journey that",
         "catches it (failing step and reason) and the metric that shows it. Generated from",
-        "`tests/scenarios/detection_matrix.yaml` by `python tests/scenarios/test_detection_matrix.py`;",
-        "`tests/scenarios/test_detection_matrix.py` proves every row against a real sandbox.",
+        "`tests/scenarios/detection_matrix.yaml` and `tests/browser/browser_matrix.yaml` by",
+        "`python tests/scenarios/test_detection_matrix.py`; `tests/scenarios/test_detection_matrix.py`",
+        "and `tests/browser/test_browser_matrix.py` prove every row against a real sandbox.",
         "",
-        "| fault | what breaks for a customer | caught by (step, reason) | metric |",
-        "|---|---|---|---|",
+        *render_table(rows),
     ]
-    for row in rows:
-        if row.fails:
-            caught = "<br>".join(
-                f"`{name}` ({expected.step}, `{expected.reason}`)" for name, expected in row.fails.items()
-            )
-        else:
-            caught = f"not by an API journey: {row.skip_reason or row.note or '-'}"
-        if row.note and row.fails:
-            caught += f"<br>*{row.note}*"
-        metric = ", ".join(f"`{part}`" for part in row.metric.split(", "))
-        lines.append(f"| `{row.fault}` | {row.customer_impact} | {caught} | {metric} |")
     return "\n".join(lines) + "\n"
+
+
+def readme_with_table(readme: str, rows: list[Row]) -> str:
+    """The README with its detection-matrix block replaced by the rendered table."""
+    head, _, rest = readme.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    return "\n".join([head + README_START, *render_table(rows), README_END]) + tail
 
 
 # -- fast checks of the data --------------------------------------------------------------
@@ -153,6 +182,11 @@ def test_rows_name_real_api_journeys_and_browser_faults_are_skipped() -> None:
 
 
 def test_doc_is_rendered_from_the_matrix() -> None:
+    readme = README.read_text()
+    assert README_START in readme and README_END in readme
+    assert readme == readme_with_table(readme, load_matrix()), (
+        "README's detection matrix is stale: run python tests/scenarios/test_detection_matrix.py"
+    )
     assert DOC.read_text() == render_doc(load_matrix()), (
         f"{DOC.relative_to(ROOT)} is stale: run python tests/scenarios/test_detection_matrix.py"
     )
@@ -333,4 +367,5 @@ def test_fault_is_caught_by_exactly_the_listed_journeys(
 if __name__ == "__main__":
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(render_doc(load_matrix()))
+    README.write_text(readme_with_table(README.read_text(), load_matrix()))
     print(f"wrote {DOC.relative_to(ROOT)}")
