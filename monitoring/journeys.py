@@ -82,8 +82,9 @@ class DependencyImpact:
 
 
 DEPENDENCY_IMPACTS: tuple[DependencyImpact, ...] = (
-    DependencyImpact("kafka", None, ("rewards", "level_up")),
-    DependencyImpact("chat", None, ("chat",)),
+    # uptime fails whenever a service reports any dependency down: a symptom of each.
+    DependencyImpact("kafka", None, ("rewards", "level_up", "uptime")),
+    DependencyImpact("chat", None, ("chat", "uptime")),
     DependencyImpact(
         "database",
         "vault",
@@ -91,7 +92,7 @@ DEPENDENCY_IMPACTS: tuple[DependencyImpact, ...] = (
     ),
     DependencyImpact("database", "concierge", ("rewards", "level_up", "uptime")),
     DependencyImpact("database", "room_service", ("chat", "uptime")),
-    DependencyImpact("origin", "cdn", ("spa",)),
+    DependencyImpact("origin", "cdn", ("spa", "uptime")),
 )
 
 

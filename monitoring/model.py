@@ -16,7 +16,7 @@ metrics, or the probe runners themselves (see monitoring/README.md)."""
 
 @dataclass(frozen=True)
 class Alert:
-    """One alerting rule; ``for_`` is the unscaled duration, scaled when rendered."""
+    """One alerting rule; ``for_`` and ``keep_firing_for`` are unscaled, scaled when rendered."""
 
     name: str
     expr: str
@@ -26,6 +26,9 @@ class Alert:
     description: str
     for_: str = "0s"
     labels: Mapping[str, str] = field(default_factory=dict)
+    keep_firing_for: str = "0s"
+    """How long a cause keeps firing once its condition cleared, so that its symptoms (which
+    recover only on their scenario's next run) resolve while it still silences them."""
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ class RuleSettings:
     quorum: int = 2
     """Regions that must agree before a journey or a platform outage pages."""
     for_scale: Decimal = Decimal(1)
-    """Multiplies every ``for:``; an end-to-end test uses e.g. 0.01 to fire in seconds."""
+    """Multiplies every ``for:`` and ``keep_firing_for:``; an end-to-end test uses e.g. 0.01."""
     for_overrides: Mapping[str, str] = field(default_factory=dict)
     """Alert name -> ``for:`` duration, taken as is (not scaled)."""
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
@@ -66,6 +66,10 @@ class RuleSettings:
             parse_duration(override)
             return override
         return scale_duration(alert.for_, self.for_scale)
+
+    def keep_firing_duration(self, alert: Alert) -> str:
+        """The ``keep_firing_for:`` this alert is rendered with."""
+        return scale_duration(alert.keep_firing_for, self.for_scale)
 
 
 # --- journeys seen from outside -------------------------------------------------------
@@ -416,25 +420,38 @@ def runner_alerts(settings: RuleSettings) -> Group:
 # --- the services' /health and /liveness, probed from outside --------------------------
 
 
+# Causes fire no later than their symptoms and outlive them, or a symptom pages on its own:
+# one failed uptime run (every 30 s) and 1m make the cause, while a journey needs two failed
+# runs (60 s or more apart) and 1m; after recovery a journey clears only on its next run (the
+# guardrails run every 5 min), so the cause keeps firing that long.
+_CAUSE_FOR = "1m"
+_CAUSE_KEEPS_FIRING = "5m"
+
+
 def health_alerts(settings: RuleSettings) -> Group:
     """Alerts from each service's own health answers and its TLS certificate."""
     tls_left = "min by (service, target) (synthetic_tls_cert_expiry_timestamp_seconds) - time()"
     rules = (
         Alert(
             name="ServiceDown",
+            # A /health that fails because it names a failing dependency is DependencyDown's:
+            # the service itself still answers, and its other features may work.
             expr=(
                 "count by (service, target) (\n"
-                "  max by (service, target, region) (synthetic_service_up) == 0\n"
+                "  (max by (service, target, region) (synthetic_service_up) == 0)\n"
+                "  unless on (service, target, region)\n"
+                "  (min by (service, target, region) (synthetic_dependency_up) == 0)\n"
                 f") >= {settings.quorum}"
             ),
             severity="page",
             layer="health",
-            for_="2m",
+            for_=_CAUSE_FOR,
+            keep_firing_for=_CAUSE_KEEPS_FIRING,
             summary="{{ $labels.service }} is down, seen from {{ $value }} regions",
             description=(
-                "{{ $labels.service }} on {{ $labels.target }} fails /liveness or /health "
-                "from {{ $value }} regions. Every journey that needs it fails too; their "
-                "alerts are silenced while this one fires."
+                "{{ $labels.service }} on {{ $labels.target }} fails /liveness, or /health "
+                "without naming a failing dependency, from {{ $value }} regions. Every journey "
+                "that needs it fails too; their alerts are silenced while this one fires."
             ),
         ),
         Alert(
@@ -446,7 +463,8 @@ def health_alerts(settings: RuleSettings) -> Group:
             ),
             severity="page",
             layer="health",
-            for_="2m",
+            for_=_CAUSE_FOR,
+            keep_firing_for=_CAUSE_KEEPS_FIRING,
             summary=(
                 "{{ $labels.service }} reports its {{ $labels.dependency }} down (seen from {{ $value }} regions)"
             ),
@@ -677,10 +695,11 @@ def _rule_document(rule: Alert | Record, settings: RuleSettings) -> dict[str, An
             document["labels"] = dict(rule.labels)
         return document
     labels = {"severity": rule.severity, **rule.labels, "layer": rule.layer}
+    document = {"alert": rule.name, "expr": rule.expr, "for": settings.for_duration(rule)}
+    if parse_duration(rule.keep_firing_for):
+        document["keep_firing_for"] = settings.keep_firing_duration(rule)
     return {
-        "alert": rule.name,
-        "expr": rule.expr,
-        "for": settings.for_duration(rule),
+        **document,
         "labels": labels,
         "annotations": {
             "summary": rule.summary,

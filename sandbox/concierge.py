@@ -25,6 +25,7 @@ from sandbox.api_errors import ApiError, install_error_handlers
 from sandbox.bus import BETS_SETTLED, LEVEL_UP, BusDown
 from sandbox.context import SandboxContext, SandboxSettings
 from sandbox.health import AlbDownMiddleware, health_response, liveness_response
+from sandbox.metrics import RequestMetricsMiddleware, metrics_response
 from sandbox.rewards_store import (
     CENT,
     LEADERBOARD_POINTS_PER_USD,
@@ -166,6 +167,8 @@ def create_app(ctx: SandboxContext, db_path: Path | None = None) -> FastAPI:
     app = FastAPI(title="Concierge (sandbox)", lifespan=lifespan)
     app.state.rewards_store = store
     install_error_handlers(app)
+    # Added first, so it runs inside the ALB: a 503 from the load balancer never reaches the service.
+    app.add_middleware(RequestMetricsMiddleware, metrics=ctx.metrics.concierge, accounts=ctx.accounts)
     app.add_middleware(AlbDownMiddleware, ctx=ctx, fault="concierge_down")
 
     def caller(request: Request) -> Account:
@@ -182,6 +185,10 @@ def create_app(ctx: SandboxContext, db_path: Path | None = None) -> FastAPI:
     @app.get("/liveness")
     async def liveness() -> Response:
         return liveness_response()
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return metrics_response(ctx.metrics.concierge)
 
     @app.get("/v1/rewards/rules")
     async def rules() -> dict[str, Any]:

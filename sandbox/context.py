@@ -8,6 +8,7 @@ from pathlib import Path
 from sandbox.accounts import AccountBook
 from sandbox.bus import EventBus
 from sandbox.faults import Faults
+from sandbox.metrics import PlatformMetrics
 
 __all__ = ["SandboxSettings", "SandboxContext", "PROFILES"]
 
@@ -52,3 +53,5 @@ class SandboxContext:
     bus: EventBus
     accounts: AccountBook
     shutting_down: bool = False
+    metrics: PlatformMetrics = field(default_factory=PlatformMetrics)
+    """Each service's own Prometheus registry (per sandbox: two sandboxes never share one)."""

@@ -84,6 +84,7 @@ class Dice:
         bet = self.ledger.bet(bet_id)
         if bet is None or bet.user_id != account.user_id:
             raise ApiError(404, "not_found", "no such bet")
+        self.ctx.metrics.vault.rollback_attempt(account)
         if bet.status == "rolled_back":
             raise ApiError(409, "bet_already_rolled_back", "the bet was already rolled back")
         if not self.ctx.faults.is_on("rollback_allowed"):

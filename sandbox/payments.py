@@ -39,6 +39,7 @@ class Payments:
         require_sandbox_method(body, account.synthetic)
         currency, amount = check_amount(body, "deposit", self.ctx.faults)
         payment = self.ledger.open_deposit(account.user_id, currency.code, amount)
+        self.ctx.metrics.vault.payment(account, payment.kind, payment.currency, payment.status)
         self._settle_later(payment)
         return payment
 
@@ -58,6 +59,7 @@ class Payments:
             )
         except InsufficientFunds:
             raise insufficient_funds(currency) from None
+        self.ctx.metrics.vault.payment(account, payment.kind, payment.currency, payment.status)
         publish_balance_changed(self.ctx, account.user_id, currency.code, balance, "withdrawal", payment.id)
         self._settle_later(payment)
         return payment
@@ -99,6 +101,8 @@ class Payments:
                 break
             except DatabaseUnavailable:
                 await asyncio.sleep(RETRY_SECONDS)
+        owner = self.ctx.accounts.by_id.get(settled.user_id)
+        self.ctx.metrics.vault.payment(owner, settled.kind, settled.currency, settled.status)
         if balance is not None:
             publish_balance_changed(self.ctx, settled.user_id, settled.currency, balance, settled.kind, settled.id)
 

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import engineio.packet
 import socketio
@@ -22,11 +23,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
+from sandbox.accounts import Account
 from sandbox.bus import BALANCE_CHANGED, LEVEL_UP
 from sandbox.context import SandboxContext
 from sandbox.health import AlbDownMiddleware, health_response, liveness_response, utc_timestamp
+from sandbox.metrics import RequestMetricsMiddleware, metrics_response
 
 __all__ = ["create_app", "RoomService", "MAX_CHAT_TEXT", "SOCKETIO_PATH"]
 
@@ -81,6 +84,7 @@ class RoomService:
         token = auth.get("token") if isinstance(auth, dict) else None
         account = self.ctx.accounts.account_for_token(token if isinstance(token, str) else None)
         if account is None:
+            self.ctx.metrics.room_service.refusal(None, "unauthorized")
             self._close_transport(sid)
             raise SocketRefused("unauthorized")
         self.members[sid] = Member(account.user_id, account.display_name)
@@ -115,13 +119,29 @@ class RoomService:
         if eio_sid is not None:
             self._spawn(self.sio.eio.disconnect(eio_sid))
 
+    def account_of(self, scope: Scope) -> Account | None:
+        """The account behind an Engine.IO request (its ``sid``), once the socket authenticated."""
+        sids = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("sid")
+        if not sids:
+            return None
+        sid = self.sio.manager.sid_from_eio_sid(sids[0], "/")
+        member = self.members.get(sid) if sid is not None else None
+        return self.ctx.accounts.by_id.get(member.user_id) if member is not None else None
+
+    def _refused(self, sid: str, error: str) -> Ack:
+        """A refused chat ack, counted for customers (a member's account, or nobody's)."""
+        member = self.members.get(sid)
+        account = self.ctx.accounts.by_id.get(member.user_id) if member is not None else None
+        self.ctx.metrics.room_service.refusal(account, error)
+        return {"ok": False, "error": error}
+
     async def chat_join(self, sid: str, data: object = None) -> Ack:
         if self.ctx.faults.is_on("chat_down"):
-            return {"ok": False, "error": "chat_unavailable"}
+            return self._refused(sid, "chat_unavailable")
         member = self.members.get(sid)
         room = data.get("room") if isinstance(data, dict) else None
         if member is None or not _valid_room(room):
-            return {"ok": False, "error": "invalid_room"}
+            return self._refused(sid, "invalid_room")
         assert isinstance(room, str)
         member.chat_rooms.add(room)
         await self.sio.enter_room(sid, _chat_room(room))
@@ -129,15 +149,15 @@ class RoomService:
 
     async def chat_send(self, sid: str, data: object = None) -> Ack:
         if self.ctx.faults.is_on("chat_down"):
-            return {"ok": False, "error": "chat_unavailable"}
+            return self._refused(sid, "chat_unavailable")
         member = self.members.get(sid)
         if member is None or not isinstance(data, dict):
-            return {"ok": False, "error": "invalid_message"}
+            return self._refused(sid, "invalid_message")
         room, text = data.get("room"), data.get("text")
         if not isinstance(room, str) or room not in member.chat_rooms:
-            return {"ok": False, "error": "not_joined"}
+            return self._refused(sid, "not_joined")
         if not isinstance(text, str) or not 1 <= len(text) <= MAX_CHAT_TEXT:
-            return {"ok": False, "error": "invalid_message"}
+            return self._refused(sid, "invalid_message")
         message_id = uuid.uuid4().hex
         client_msg_id = data.get("client_msg_id")
         message = {
@@ -235,9 +255,15 @@ def create_app(ctx: SandboxContext) -> ASGIApp:
     async def liveness(_: Request) -> Response:
         return liveness_response()
 
+    async def metrics(_: Request) -> Response:
+        return metrics_response(ctx.metrics.room_service)
+
     http = Starlette(
-        routes=[Route("/health", health), Route("/liveness", liveness)],
+        routes=[Route("/health", health), Route("/liveness", liveness), Route("/metrics", metrics)],
         lifespan=service.lifespan,
     )
-    app = socketio.ASGIApp(sio, other_asgi_app=http, socketio_path=SOCKETIO_PATH)
+    app: ASGIApp = socketio.ASGIApp(sio, other_asgi_app=http, socketio_path=SOCKETIO_PATH)
+    app = RequestMetricsMiddleware(
+        app, ctx.metrics.room_service, ctx.accounts, account_of=service.account_of, prefixes=(f"/{SOCKETIO_PATH}/",)
+    )
     return AlbDownMiddleware(app, ctx, "room_service_down")

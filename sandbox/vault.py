@@ -30,6 +30,7 @@ from sandbox.faults import Faults
 from sandbox.health import health_response, liveness_response, utc_timestamp
 from sandbox.idempotency import Answer, Idempotency
 from sandbox.ledger import DatabaseUnavailable, Ledger
+from sandbox.metrics import RequestMetricsMiddleware, metrics_response, note_account
 from sandbox.money import CURRENCIES, ORDINARY_OPENING_BALANCES, RATES, format_amount, plain
 from sandbox.payments import Payments
 
@@ -89,6 +90,8 @@ class Vault:
     ) -> Response:
         key = request.headers.get("idempotency-key")
         answer = await self.idempotency.run(account.user_id, endpoint, key, body, action)
+        if answer.replayed:
+            self.ctx.metrics.vault.idempotency_replay(account)
         headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
         return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
@@ -153,6 +156,7 @@ def create_app(ctx: SandboxContext) -> FastAPI:
 
     app.add_exception_handler(DatabaseUnavailable, database_unavailable)
     app.add_middleware(SlowApiMiddleware, faults=ctx.faults)
+    app.add_middleware(RequestMetricsMiddleware, metrics=ctx.metrics.vault, accounts=ctx.accounts)
     app.state.vault = vault
 
     @app.get("/health")
@@ -164,6 +168,10 @@ def create_app(ctx: SandboxContext) -> FastAPI:
     async def liveness() -> Response:
         return liveness_response()
 
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return metrics_response(ctx.metrics.vault)
+
     @app.post("/v1/auth/login")
     async def login(request: Request) -> Response:
         body = await json_object(request)
@@ -174,6 +182,7 @@ def create_app(ctx: SandboxContext) -> FastAPI:
         if found is None:
             raise ApiError(401, "unauthorized", "wrong username or password")
         token, account = found
+        note_account(request, account)
         return JSONResponse({"token": token, "user_id": account.user_id, "display_name": account.display_name})
 
     @app.get("/v1/currencies")
