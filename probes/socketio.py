@@ -130,7 +130,9 @@ async def open_socket(target: str, module: SocketModule, ctx: ProbeContext) -> t
     A refusal (``connect_error``) ends the attempt at once: python-socketio's ``connect`` would
     go on waiting for the polling transport's pending GET before it raises.
     """
-    sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
+    # handle_sigint=False: python-engineio would otherwise take over the loop's SIGINT handler and
+    # cancel every task on Ctrl-C, so serve mode could not drain its in-flight runs.
+    sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False, handle_sigint=False)
     client = SocketClient(sio, module.transport)
     sio.on("*", client._on_event)
     refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

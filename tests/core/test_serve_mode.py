@@ -148,3 +148,41 @@ async def test_exposition_parses_and_passes_promtool(tmp_path: Path, fake_platfo
         pytest.fail("promtool is missing: make test installs Debian's prometheus package")
     checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_sigint_still_drains_after_a_socketio_client_connected(
+    tmp_path: Path, fake_platform: FakePlatform
+) -> None:
+    """python-engineio installs its own SIGINT handler (cancelling every task) unless told not to."""
+    import socketio
+    from aiohttp import web
+
+    sio_server = socketio.AsyncServer(async_mode="aiohttp")
+    app = web.Application()
+    sio_server.attach(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    class ConnectsASocket(s.Quick):
+        name = "connects_a_socket"
+
+        async def journey(self, run):  # type: ignore[no-untyped-def]
+            from probes.socketio import SocketModule, open_socket
+
+            async with run.step("connect"):
+                _, client = await open_socket(f"http://127.0.0.1:{port}", SocketModule(), run.probe)
+                assert client is not None
+                await client.close()
+
+    service = service_for(tmp_path, fake_platform.url, [(ConnectsASocket, 0.2)])
+    task = await start(service)
+    await asyncio.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGINT)
+    assert await asyncio.wait_for(task, 10) == 0  # drained and returned, not cancelled
+    assert (
+        value(generate(service), "synthetic_scenario_runs_total", scenario="connects_a_socket", result="success") >= 1
+    )
+    await runner.cleanup()
