@@ -52,7 +52,8 @@ async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> ProbeRe
         return ProbeResult.failed(
             Reason.HTTP_STATUS, f"GET {module.liveness_path}: status {live_status}", phases, **details
         )
-    if not health.success and health.reason != Reason.UNEXPECTED_BODY or health.details.get("status") is None:
+    answered = health.details.get("status") is not None
+    if not answered:  # no HTTP answer at all: timeout, refused, reset, TLS
         return ProbeResult.failed(health.reason or Reason.ERROR, health.message, phases, **details)
     if (
         not isinstance(body, dict)
