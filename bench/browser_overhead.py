@@ -1,0 +1,274 @@
+"""Issue item 2: what the runner adds to a browser journey, and what a browser per run costs.
+
+The same ``spa_login_balance`` journey, against the sandbox, several ways:
+
+(a) through the runner: ``harness.execute.execute`` as serve mode calls it, with the runner's
+    one long-lived Chromium (a fresh context per run, tracing and HAR recording on);
+(b) a bare Playwright script doing the same steps on one browser, with a context per run and
+    nothing else (no trace, no HAR, no page watch, no metrics);
+(b') the bare script recording a trace and a HAR as the runner does, to tell how much of
+    (a) - (b) is that recording;
+(c) through the runner with a fresh browser per run (the pool closed after every run, as a
+    per-run canary process would start and stop Chromium): launch and close are counted.
+
+The modes take turns in blocks of ten runs (five rounds), so that a change in the machine's
+background load hits them alike; each block starts its own browser and warms it with one run.
+Wall time per run (median, p95) and the peak summed PSS of every Chromium process, sampled
+from a separate process (``bench.pss_sampler``) during each block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Browser, async_playwright
+
+from bench.processes import python_module, start, stop
+from bench.report import BenchOptions, Goal, Section, table
+from bench.sandbox_runtime import load, plans_for, sandbox_for_bench
+from bench.stats import median, percentile
+from config.settings import Settings
+from harness.execute import execute
+from harness.runtime import Runtime
+from probes.browser_pool import find_chromium
+from probes.browser_session import PLUGIN
+
+__all__ = ["NAME", "run", "bare_journey"]
+
+NAME = "browser"
+TITLE = "2. Browser run overhead: runner vs bare Playwright vs a browser per run"
+SCENARIO = "spa_login_balance"
+ROUNDS = 5
+BLOCK_RUNS = 10  # per mode per round: 50 runs per mode in all
+QUICK_ROUNDS = 1
+QUICK_BLOCK_RUNS = 2
+SHOWS_TEXT = "([sel, text]) => { const e = document.querySelector(sel); return e && e.textContent.trim() === text; }"
+MODES = {
+    "runner": "(a) runner, one long-lived browser",
+    "bare": "(b) bare Playwright script, same steps",
+    "bare_recording": "(b') bare script + trace and HAR",
+    "fresh": "(c) runner, fresh browser per run",
+}
+
+
+@dataclass
+class ModeResult:
+    walls: list[float]
+    failures: int
+    peak_pss_kib: int
+    peak_processes: int
+    messages: list[str]
+
+
+class BareJourney:
+    """spa_login_balance's steps in plain Playwright: the floor any runner is measured against."""
+
+    def __init__(
+        self, settings: Settings, browser: Browser, http: httpx.AsyncClient, recording: Path | None = None
+    ) -> None:
+        target = settings.targets["sandbox"]
+        assert target.accounts is not None
+        self.settings = settings
+        self.browser = browser
+        self.http = http
+        self.spa_url = str(target.spa_url).rstrip("/")
+        self.vault_url = str(target.vault_url).rstrip("/")
+        self.currencies = target.currencies
+        self.username = target.accounts.username_for(SCENARIO, settings.runner.region) or ""
+        self.password = settings.secret(target.accounts.password)
+        self.selectors = settings.contract.selectors
+        self.token: str | None = None
+        self.recording = recording  # a scratch folder: record a trace and a HAR as the runner does
+
+    async def vault_balance(self, code: str) -> str:
+        if self.token is None:  # tokens are reused across runs, as the runner does
+            answer = await self.http.post(
+                self.vault_url + "/v1/auth/login", json={"username": self.username, "password": self.password}
+            )
+            answer.raise_for_status()
+            self.token = str(answer.json()["token"])
+        answer = await self.http.get(self.vault_url + "/v1/balance", headers={"Authorization": f"Bearer {self.token}"})
+        answer.raise_for_status()
+        return str(answer.json()["balances"][code])
+
+    async def run_once(self) -> None:
+        s = self.selectors
+        har: dict[str, str] = {}
+        if self.recording is not None:
+            har = {"record_har_path": str(self.recording / "network.har"), "record_har_content": "embed"}
+        context = await self.browser.new_context(
+            base_url=self.spa_url,
+            viewport={"width": 1280, "height": 800},
+            **har,  # type: ignore[arg-type]
+        )
+        if self.recording is not None:
+            await context.tracing.start(screenshots=True, snapshots=True, sources=False)
+        try:
+            context.set_default_timeout(15_000)
+            page = await context.new_page()
+            await page.goto("/", wait_until="load")
+            await page.locator(s.login_username).first.wait_for(state="visible")
+            await page.locator(s.login_username).first.fill(self.username)
+            await page.locator(s.login_password).first.fill(self.password)
+            await page.locator(s.login_submit).first.click()
+            for code in self.currencies:
+                selector = f'{s.balance}[data-currency="{code}"]'
+                await page.locator(selector).first.wait_for(state="visible")
+                shown = (await page.locator(selector).all_text_contents())[0].strip()
+                expected = await self.vault_balance(code)
+                Decimal(shown)
+                if shown != expected:
+                    raise AssertionError(f"{code}: page shows {shown}, Vault says {expected}")
+            await page.wait_for_function(SHOWS_TEXT, arg=[s.connection_status, "connected"], polling=50)
+        finally:
+            if self.recording is not None:
+                await context.tracing.stop()  # a passing run's trace is dropped, as the runner drops it
+            await context.close()
+
+
+async def bare_journey(settings: Settings, runs: int, recording: Path | None = None) -> tuple[list[float], list[str]]:
+    """Run the bare script ``runs`` times on one browser; wall seconds per run and failure messages."""
+    walls: list[float] = []
+    failures: list[str] = []
+    async with async_playwright() as playwright, httpx.AsyncClient(trust_env=False) as http:
+        browser = await playwright.chromium.launch(executable_path=str(find_chromium()))
+        try:
+            journey = BareJourney(settings, browser, http, recording)
+            await journey.run_once()  # warm-up, as the runner's first run launches its browser
+            for _ in range(runs):
+                started = time.perf_counter()
+                try:
+                    await journey.run_once()
+                except Exception as exc:  # a failed run is counted, never hidden
+                    failures.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+                walls.append(time.perf_counter() - started)
+        finally:
+            await browser.close()
+    return walls, failures
+
+
+async def runner_journey(settings: Settings, runs: int, fresh_browser: bool) -> tuple[list[float], list[str]]:
+    plan = plans_for(settings, [SCENARIO])[0]
+    runtime = Runtime(settings)
+    walls: list[float] = []
+    failures: list[str] = []
+    try:
+        if not fresh_browser:
+            await execute(runtime, plan)  # warm-up: launches the long-lived browser
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = await execute(runtime, plan)
+            if fresh_browser:
+                pool = runtime.plugins.pop(PLUGIN, None)
+                if pool is not None:
+                    await pool.close()
+            walls.append(time.perf_counter() - started)
+            if not result.passed:
+                failures.append(f"{result.outcome} at {result.failed_step}: {result.reason}: {result.message[:120]}")
+    finally:
+        await runtime.aclose()
+    return walls, failures
+
+
+def _block(options: BenchOptions, mode: str, settings: Settings, runs: int, found: ModeResult) -> None:
+    """One block of ``runs`` runs of ``mode``, its Chromium sampled from outside; adds to ``found``."""
+    work = options.work_dir / NAME
+    log = work / f"pss-{mode}.log"
+    sampler = start(python_module("bench.pss_sampler", "--root", str(os.getpid())), log, ready="sampling")
+    try:
+        if mode == "bare":
+            walls, failures = asyncio.run(bare_journey(settings, runs))
+        elif mode == "bare_recording":
+            scratch = work / "recording"
+            scratch.mkdir(exist_ok=True)
+            walls, failures = asyncio.run(bare_journey(settings, runs, scratch))
+        else:
+            walls, failures = asyncio.run(runner_journey(settings, runs, fresh_browser=mode == "fresh"))
+    finally:
+        stop(sampler)
+    peak = json.loads(log.read_text().strip().splitlines()[-1])
+    found.walls += walls
+    found.failures += len(failures)
+    found.peak_pss_kib = max(found.peak_pss_kib, int(peak["peak_pss_kib"]))
+    found.peak_processes = max(found.peak_processes, int(peak["peak_processes"]))
+    found.messages += failures[: 3 - len(found.messages)]
+
+
+def run(options: BenchOptions) -> Section:
+    rounds, block = (QUICK_ROUNDS, QUICK_BLOCK_RUNS) if options.quick else (ROUNDS, BLOCK_RUNS)
+    work = options.work_dir / NAME
+    work.mkdir(parents=True, exist_ok=True)
+    results = {mode: ModeResult([], 0, 0, 0, []) for mode in MODES}
+    with sandbox_for_bench(work) as sandbox:
+        _, settings = load(work, sandbox, runner={"browser": {"max_concurrent_runs": 1}})
+        for _ in range(rounds):
+            for mode in MODES:
+                _block(options, mode, settings, block, results[mode])
+    return _section(results, rounds, block)
+
+
+def _section(results: dict[str, ModeResult], rounds: int, block: int) -> Section:
+    bare = median(results["bare"].walls)
+    rows = []
+    for mode, label in MODES.items():
+        r = results[mode]
+        rows.append(
+            (
+                label,
+                len(r.walls),
+                f"{median(r.walls):.3f}",
+                f"{percentile(r.walls, 95):.3f}",
+                f"{median(r.walls) / bare:.2f}x",
+                f"{r.peak_pss_kib / 1024:.0f}",
+                r.peak_processes,
+                r.failures,
+            )
+        )
+    figures = table(
+        (
+            "mode",
+            "runs",
+            "wall median (s)",
+            "wall p95 (s)",
+            "vs bare (median)",
+            "peak Chromium PSS (MiB)",
+            "peak Chromium processes",
+            "failed runs",
+        ),
+        rows,
+    )
+    runner_ratio = median(results["runner"].walls) / bare
+    recording_ratio = median(results["bare_recording"].walls) / bare
+    fresh_ratio = median(results["fresh"].walls) / median(results["runner"].walls)
+    goals = [
+        Goal("(a) within 1.2x of (b), wall median", runner_ratio <= 1.2, f"{runner_ratio:.2f}x"),
+        Goal(
+            "(a) well below (c)",
+            fresh_ratio >= 1.2,
+            f"(c) takes {fresh_ratio:.2f}x as long as (a) per run",
+        ),
+    ]
+    notes = [
+        f"{rounds * block} runs per mode: {rounds} rounds in which each mode runs a block of {block}, in turn (never "
+        "two browsers at once). Each block of (a), (b) and (b') launches its browser and warms it with one run that "
+        "is not counted; (c) counts launch and close in every run.",
+        "PSS is summed over every Chromium process alive at each 0.5 s sample, from a separate sampler process; the "
+        "peak is the largest sum seen.",
+        f"What the runner adds: (b') records a Playwright trace (screenshots and DOM snapshots) and a HAR per run, as "
+        f"the runner does so that a failed run has them, and takes {recording_ratio:.2f}x as long as (b); the rest of "
+        f"(a)'s {runner_ratio:.2f}x is the page watch, reading the browser timings after each page load, metrics "
+        "and steps.",
+    ]
+    for mode, r in results.items():
+        if r.messages:
+            notes.append(f"{MODES[mode]} failures, first: {'; '.join(r.messages)}")
+    body = figures + "\n\n" + "\n".join(f"- {note}" for note in notes)
+    data = {mode: vars(r) for mode, r in results.items()}
+    return Section(NAME, TITLE, ".venv/bin/python -m bench --only browser", body, goals, data=data)

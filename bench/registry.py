@@ -1,0 +1,37 @@
+"""The benchmarks, in the order ``python -m bench`` runs them, with what each takes."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.report import BenchOptions, Section
+
+__all__ = ["BENCHES", "Bench"]
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    summary: str
+    minutes: float  # a full run on the 2-core build machine, roughly
+    module: str
+
+    def runner(self) -> Callable[[BenchOptions], Section]:
+        run: Callable[[BenchOptions], Section] = importlib.import_module(self.module).run
+        return run
+
+    @property
+    def title(self) -> str:
+        """The section's title, as the module names it (also when the benchmark fails)."""
+        return str(getattr(importlib.import_module(self.module), "TITLE", self.summary))
+
+
+BENCHES = (
+    Bench("http", "HTTP probe accuracy and cost vs blackbox_exporter", 4, "bench.http_accuracy"),
+    Bench("browser", "browser run overhead: runner vs bare Playwright vs browser per run", 5, "bench.browser_overhead"),
+    Bench("detect", "time to detect five faults, to metric and to alert", 8, "bench.detect"),
+    Bench("soak", "1,000 runs in serve mode: resources, drift, lost results", 4, "bench.soak"),
+    Bench("scale", "API runs per minute one runner sustains", 4, "bench.scale"),
+)

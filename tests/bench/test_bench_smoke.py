@@ -1,0 +1,177 @@
+"""The benchmarks' machinery: pure helpers checked on known inputs, and every benchmark run
+once with tiny counts (slow) to prove it produces a well-formed section of RESULTS.md.
+
+No figure is asserted here: a benchmark measures, it does not pass or fail on speed.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bench.alerting import AlertDelay, _started_at, alert_formula
+from bench.blackbox import parse_probe
+from bench.delay_server import delay_of
+from bench.drift import schedules
+from bench.processes import REPO_ROOT, python_module, running
+from bench.registry import BENCHES
+from bench.report import Goal, Section, load_sections, save_section, table
+from bench.scale import _step_totals
+from bench.serve import parse
+from bench.stats import median, percentile
+
+BLACKBOX_ANSWER = """\
+# HELP probe_duration_seconds Returns how long the probe took to complete in seconds
+# TYPE probe_duration_seconds gauge
+probe_duration_seconds 0.051221558
+probe_http_duration_seconds{phase="connect"} 0.000148241
+probe_http_duration_seconds{phase="processing"} 0.050502839
+probe_http_duration_seconds{phase="resolve"} 1.4311e-05
+probe_http_duration_seconds{phase="tls"} 0
+probe_http_duration_seconds{phase="transfer"} 0.000179267
+probe_success 1
+"""
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 50) == 50.0
+    assert percentile([3.0, 1.0, 2.0], 99) == 3.0
+    assert median([4.0, 1.0, 3.0, 2.0]) == 2.5
+
+
+def test_blackbox_answer_parsed_into_duration_and_phases() -> None:
+    probe = parse_probe(BLACKBOX_ANSWER)
+    assert probe.success
+    assert probe.duration_seconds == pytest.approx(0.051221558)
+    assert set(probe.phases) == {"connect", "processing", "resolve", "tls", "transfer"}
+    assert probe.http_seconds == pytest.approx(0.000148241 + 0.050502839 + 1.4311e-05 + 0.000179267)
+
+
+def test_blackbox_answer_without_duration_is_refused() -> None:
+    with pytest.raises(ValueError, match="probe_duration_seconds"):
+        parse_probe("probe_success 0\n")
+
+
+def test_alert_start_times_parsed_to_the_nanosecond_text() -> None:
+    assert _started_at({"startsAt": "2026-11-26T01:46:34.5Z"}) == pytest.approx(1795657594.5)
+    assert _started_at({"startsAt": "2026-11-26T02:46:34.25+01:00"}) == pytest.approx(1795657594.25)
+    assert _started_at({"startsAt": "2026-11-26T01:46:34.826123456Z"}) == pytest.approx(1795657594.826123)
+    assert _started_at({}) == 0.0
+
+
+def test_alert_formula_adds_the_second_run_and_the_path() -> None:
+    delay = AlertDelay(scrape=15, evaluation=15, for_seconds=60, group_wait=30, failed_runs_needed=2)
+    mean, worst = alert_formula(interval=120, run_seconds=2, delay=delay)
+    assert mean == 60 + 2 + 120 + 7.5 + 7.5 + 60 + 30
+    assert worst == 120 + 2 + 120 + 15 + 15 + 60 + 30
+
+
+def test_delay_of_reads_milliseconds_from_the_path() -> None:
+    assert delay_of(b"/delay/250") == 0.25
+    assert delay_of(b"/delay/0?x=1") == 0.0
+    assert delay_of(b"/") == 0.0
+    assert delay_of(b"/delay/abc") == 0.0
+
+
+def test_delay_server_answers_after_the_delay_in_one_segment(tmp_path: Path) -> None:
+    with running(python_module("bench.delay_server"), tmp_path / "delay.log", ready=r"listening (\S+)") as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as conn:
+            started = time.perf_counter()
+            conn.sendall(b"GET /delay/200 HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = conn.recv(65536)
+            waited = time.perf_counter() - started
+    assert waited >= 0.2
+    head, _, body = first.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert body == b"ok\n"  # headers and body arrived in the first read: one send
+
+
+def _line(scenario: str, end: float, duration: float, result: str = "success") -> dict[str, object]:
+    ts = datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return {"msg": "run finished", "scenario": scenario, "ts": ts, "duration_seconds": duration, "result": result}
+
+
+def test_drift_recovers_lateness_and_planned_count() -> None:
+    armed = 1_700_000_000.0
+    first = armed + 0.4
+    late = {3: 0.25, 5: 0.5}
+    lines = [_line("a", first + k * 2 + late.get(k, 0.0) + 0.1, 0.1) for k in range(10) if k != 7]
+    lines.append(_line("a", first + 7 * 2 + 0.0, 0.0, "skipped"))
+    (found,) = schedules(lines, {"a": 2.0}, armed)
+    assert len(found.lateness) == 9
+    assert sorted(round(x, 2) for x in found.lateness)[-2:] == [0.25, 0.5]
+    assert median(found.lateness) == pytest.approx(0.0, abs=0.002)
+    assert found.first_planned == pytest.approx(first, abs=0.002)
+    assert found.planned_until(first + 9 * 2 + 0.5) == 10
+    assert found.results == 10
+
+
+def test_step_totals_add_up_every_target() -> None:
+    text = "".join(
+        f'synthetic_step_duration_seconds_{kind}{{scenario="a",step="s",target="{target}",region="eu"}} {value}\n'
+        for kind, target, value in (("sum", "x", 1.5), ("count", "x", 3), ("sum", "y", 0.5), ("count", "y", 1))
+    )
+    assert _step_totals(parse("# TYPE synthetic_step_duration_seconds histogram\n" + text)) == {("a", "s"): (2.0, 4.0)}
+
+
+def test_section_round_trips_and_tables_are_well_formed(tmp_path: Path) -> None:
+    section = Section("x", "X: a test", "cmd", table(("a", "b"), [(1, 2), (3, 4)]), [Goal("g", False, "why")])
+    save_section(section, tmp_path)
+    loaded = load_sections(tmp_path)["x"]
+    assert loaded.goals[0].met is False
+    assert "**missed** (why)" in loaded.markdown()
+    assert loaded.body.splitlines() == ["| a | b |", "|---|---|", "| 1 | 2 |", "| 3 | 4 |"]
+    _assert_tables_well_formed(loaded.body)
+    with pytest.raises(AssertionError):
+        _assert_tables_well_formed("| a | b |\n|---|---|\n| 1 |")
+
+
+def _assert_tables_well_formed(markdown: str) -> None:
+    """Every table: a header, a separator and rows, all with the same number of cells."""
+    blocks: list[list[str]] = []
+    previous_was_row = False
+    for line in markdown.splitlines():
+        is_row = line.startswith("|")
+        if is_row and not previous_was_row:
+            blocks.append([])
+        if is_row:
+            blocks[-1].append(line)
+        previous_was_row = is_row
+    assert blocks, "no table"
+    for block in blocks:
+        widths = {line.count("|") - 1 for line in block}
+        assert len(block) >= 3 and block[1].startswith("|---"), block[:2]
+        assert len(widths) == 1, block
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [b.name for b in BENCHES])
+def test_bench_runs_with_tiny_counts(name: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", name, "--quick", "--out", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    raw = json.loads((tmp_path / "results" / f"{name}.json").read_text())
+    assert raw["name"] == name and not raw["skipped"]
+    assert raw["goals"], "every benchmark states its goals"
+    assert all(goal["met"] in (True, False) for goal in raw["goals"])
+    results = (tmp_path / "RESULTS.md").read_text()
+    assert results.startswith("# Benchmark results")
+    assert f"Rerun: `.venv/bin/python -m bench --only {name}`" in results
+    assert "load average" in results and "blackbox_exporter" in results
+    _assert_tables_well_formed(raw["body"])
