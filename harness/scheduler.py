@@ -2,8 +2,10 @@
 
 Each (scenario, target) is one APScheduler job with ``max_instances=1`` (a run never overlaps
 itself: a run that comes due while the last is still going is dropped and counted as
-``skipped``). Start times are spread by a one-off random offset rather than APScheduler's
-per-run ``jitter``, which makes the schedule drift. On SIGTERM/SIGINT the scheduler stops,
+``skipped``) and ``coalesce=False``: after a stalled loop every missed run time is reported
+(run, skipped or missed), never silently merged into one, so no planned run is lost. Start
+times are spread by a one-off random offset rather than APScheduler's per-run ``jitter``,
+which makes the schedule drift. On SIGTERM/SIGINT the scheduler stops,
 ``/readyz`` answers 503, in-flight runs get a grace period, then are cancelled and recorded
 as ``aborted``.
 """
@@ -18,7 +20,7 @@ import signal
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -98,12 +100,15 @@ class Service:
             log.exception("runner error in %s", key)
             self.runtime.metrics.runner_errors.labels(self.runtime.settings.runner.region).inc()
 
-    def _on_dropped(self, event: JobExecutionEvent) -> None:
+    def _on_dropped(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
+        """A dropped run is a result too: one ``skipped`` per planned run time the event covers."""
         plan = self.plans.get(event.job_id)
         if plan is None:
             return
         why = "previous run still in progress" if event.code == EVENT_JOB_MAX_INSTANCES else "run missed its start"
-        self._record_dropped(plan, why)
+        # a max-instances event covers every run time submitted together (several after a stall)
+        for _ in getattr(event, "scheduled_run_times", None) or [None]:
+            self._record_dropped(plan, why)
 
     def _record_dropped(self, plan: ScenarioPlan, why: str) -> None:
         result = skipped_result(self.runtime, plan, why)
@@ -124,7 +129,7 @@ class Service:
                 id=key,
                 name=key,
                 max_instances=1,
-                coalesce=True,
+                coalesce=False,
                 misfire_grace_time=max(1, int(plan.interval_seconds)),
             )
         scheduler.start()

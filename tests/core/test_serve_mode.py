@@ -186,3 +186,29 @@ async def test_sigint_still_drains_after_a_socketio_client_connected(
         value(generate(service), "synthetic_scenario_runs_total", scenario="connects_a_socket", result="success") >= 1
     )
     await runner.cleanup()
+
+
+async def test_runs_missed_while_the_loop_stalled_are_counted_not_merged(
+    tmp_path: Path, fake_platform: FakePlatform
+) -> None:
+    """Every planned run appears under some result, even when a blocking scenario stalls the loop."""
+    import time
+
+    class Blocker(s.Quick):
+        name = "blocker"
+
+        async def journey(self, run):  # type: ignore[no-untyped-def]
+            async with run.step("block the loop"):
+                time.sleep(0.8)  # a scenario bug: synchronous work on the event loop
+
+    service = service_for(tmp_path, fake_platform.url, [(s.Quick, 0.1), (Blocker, 1.0)])
+    task = await start(service)
+    started = time.monotonic()
+    await asyncio.sleep(3.0)
+    elapsed = time.monotonic() - started
+    service.stopping.set()
+    await asyncio.wait_for(task, 10)
+    text = generate(service)
+    accounted = value(text, "synthetic_scenario_runs_total", scenario="quick")
+    planned = elapsed / 0.1
+    assert accounted >= planned * 0.8, f"{accounted} results for about {planned:.0f} planned runs"
