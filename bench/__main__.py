@@ -14,11 +14,13 @@ import argparse
 import datetime
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
+from types import FrameType
 
 from bench.machine import machine_line, versions_line
 from bench.registry import BENCHES
@@ -38,10 +40,12 @@ HEADER = """\
 # Benchmark results
 
 Written by `python -m bench` (`make bench`); do not edit by hand. Rerun one benchmark with
-`.venv/bin/python -m bench --only NAME` ({names}); the others keep their last figures, each
-with its own date. Every figure is a ratio or a side-by-side comparison measured in one run on
-one machine: compare within a table, not across machines. Counts are chosen so that the whole
-set runs in about {minutes:.0f} minutes on a 2-core machine (budget: 30).
+`.venv/bin/python -m bench --only NAME`, NAME one of: {names}. The others keep their last
+figures, each with its own date, machine and load average. Every figure is a ratio or a
+side-by-side comparison measured in one run on one machine: compare within a table, not
+across machines, and distrust a table measured at a high load average (other work on the
+same cores). Counts are chosen so that the whole set runs in about {minutes:.0f} minutes on a
+2-core machine (budget: 30).
 
 This file: {machine}; {versions}.
 
@@ -90,7 +94,15 @@ def write_results(results_file: Path, sections_dir: Path) -> None:
     results_file.write_text(render_results(header, ordered))
 
 
+def _stop_cleanly(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (or SIGINT, even where a background shell ignores it) unwinds the benchmark, so that
+    every ``with running(...)`` stops its child process."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop_cleanly)
+    signal.signal(signal.SIGINT, _stop_cleanly)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--only", action="append", choices=[b.name for b in BENCHES], help="run only this (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")

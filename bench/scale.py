@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class Level:
     worst_step: str = ""
     worst_ratio: float = 1.0
     loop_lag_p99: float = 0.0  # seconds: how late the runner's loop woke, in the window
+    load_average: float = 0.0  # the machine's 1-minute load average at the end of the window
 
 
 def _step_totals(samples: Samples) -> dict[tuple[str, str], tuple[float, float]]:
@@ -143,6 +145,7 @@ def _measure(options: BenchOptions, sandbox: SandboxHandle, level: Level, baseli
             time.sleep(window)
         after = scrape(client, runner.url)
         elapsed = time.perf_counter() - started
+        level.load_average = os.getloadavg()[0]
         level.runner_cpu = (cpu_seconds(runner.pid) - cpu_runner) / elapsed
         level.sandbox_cpu = (cpu_seconds(sandbox.pid) - cpu_sandbox) / elapsed
     runs_before, skipped_before, failed_before = _runs(before)
@@ -224,10 +227,9 @@ def _commentary(levels: list[Level], best: Level) -> list[str]:
     else:
         notes.append(
             "Read-only and money-moving steps both slow down: the runner (at "
-            f"{first.runner_cpu * 100:.0f}% of a core) and the sandbox (at {first.sandbox_cpu * 100:.0f}%) share two "
-            "cores with each other and with the sandbox's own event loop, and the pushes and socket connects the "
-            "money steps wait for suffer first. The figure is the limit of this 2-core machine running both, so a "
-            "runner that has its cores to itself goes further."
+            f"{first.runner_cpu * 100:.0f}% of a core) and the sandbox (at {first.sandbox_cpu * 100:.0f}%) share the "
+            "two cores, and the pushes and socket connects that money steps wait for suffer first. The figure is "
+            "the limit of this 2-core machine running both; a runner with its cores to itself goes further."
         )
     return notes
 
@@ -256,6 +258,7 @@ def _section(levels: list[Level], elapsed: float) -> Section:
                 f"{level.outside_ledger_ms:.1f}",
                 f"{level.runner_cpu * 100:.0f}%",
                 f"{level.sandbox_cpu * 100:.0f}%",
+                f"{level.load_average:.1f}",
             )
         )
     figures = table(
@@ -274,6 +277,7 @@ def _section(levels: list[Level], elapsed: float) -> Section:
             "outside: balance read (ms)",
             "runner CPU",
             "sandbox CPU",
+            "load average",
         ),
         rows,
     )
@@ -307,6 +311,9 @@ def _section(levels: list[Level], elapsed: float) -> Section:
         "measured over a window after a warm-up; the sandbox, the runner and the outside probe share the machine's "
         "cores.",
         "A scenario never overlaps itself: past its own run time, shorter intervals turn into skips, not runs.",
+        "Load average: the machine's, at the end of each window. Anything else running on the 2 cores (a test "
+        "suite, a browser) slows the steps as much as the load itself does: compare levels only where it stays "
+        "low, and rerun on a quiet machine when it does not.",
         "Step latency: every step's mean duration in the window over its mean at the first (idle) level; the median "
         "over steps is the drift figure. Read-only steps are those of chat, rates_freshness and uptime; the others "
         "move money. Loop lag: how late a 50 ms sleep woke in the runner (``bench.serve_instrumented``). Outside: "
