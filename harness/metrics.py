@@ -118,7 +118,7 @@ class RunnerMetrics:
             registry=r,
         )
         self.stake_budget = Gauge(
-            "synthetic_stake_budget_remaining", "Stake budget left today, in USD", ("target",), registry=r
+            "synthetic_stake_budget_remaining_usd", "Stake budget left today, in USD", ("target",), registry=r
         )
         self.browser_timing = Gauge(
             "synthetic_browser_timing_seconds", "Navigation timing and Web Vitals", ("scenario", "metric"), registry=r

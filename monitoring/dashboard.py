@@ -48,6 +48,8 @@ class Panel:
     description: str = ""
     mappings: tuple[dict[str, Any], ...] = ()
     thresholds: tuple[tuple[float | None, str], ...] = ((None, "green"),)
+    runbook: str = ""
+    """The alert whose runbook says what to do when this panel looks wrong (linked from it)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     height=10,
                     mappings=_PASS_FAIL,
                     description="A journey fails in a region when any of its scenarios' last run failed.",
+                    runbook="JourneyFailingMultiRegion",
                 ),
                 Panel(
                     "stat",
@@ -107,6 +110,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     (Query(f"synthetic:journey_regions_failing:count{{{_T}}}", "{{journey}}"),),
                     thresholds=((None, "green"), (1, "orange"), (settings.quorum, "red")),
                     description=f"{settings.quorum} or more regions page; one region alone warns.",
+                    runbook="JourneyFailingMultiRegion",
                 ),
                 Panel(
                     "timeseries",
@@ -119,6 +123,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     ),
                     thresholds=((None, "green"), (6, "orange"), (14.4, "red")),
                     description="1 spends the 30-day budget in exactly 30 days; 14.4 pages.",
+                    runbook="JourneyErrorBudgetFastBurn",
                 ),
                 Panel(
                     "timeseries",
@@ -132,6 +137,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     ),
                     width=24,
                     unit="ops",
+                    runbook="JourneyFailingSingleRegion",
                 ),
             ),
         ),
@@ -143,6 +149,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     "Scenario duration",
                     _quantiles("synthetic_scenario_duration_seconds", _TRS, "scenario", ("0.5", "0.95")),
                     unit="s",
+                    runbook="JourneyFailingSingleRegion",
                 ),
                 Panel(
                     "timeseries",
@@ -154,6 +161,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ("0.5", "0.95", "0.99"),
                     ),
                     unit="s",
+                    runbook="JourneyFailingSingleRegion",
                 ),
                 Panel(
                     "timeseries",
@@ -167,6 +175,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     ),
                     width=24,
                     unit="ops",
+                    runbook="JourneyFailingSingleRegion",
                 ),
             ),
         ),
@@ -179,6 +188,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     _quantiles("synthetic_rewards_lag_seconds", _TR, "region", ("0.5", "0.9")),
                     unit="s",
                     thresholds=((None, "green"), (30, "red")),
+                    runbook="RewardsLagHigh",
                 ),
                 Panel(
                     "timeseries",
@@ -186,6 +196,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     _quantiles("synthetic_push_latency_seconds", _TR, "event", ("0.5", "0.95")),
                     unit="s",
                     thresholds=((None, "green"), (5, "red")),
+                    runbook="PushLatencyHigh",
                 ),
             ),
         ),
@@ -202,6 +213,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ),
                     ),
                     mappings=_PASS_FAIL,
+                    runbook="CurrencyFailing",
                 ),
                 Panel(
                     "state-timeline",
@@ -213,6 +225,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ),
                     ),
                     mappings=_PASS_FAIL,
+                    runbook="CurrencyFailing",
                 ),
                 Panel(
                     "timeseries",
@@ -224,6 +237,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ),
                     ),
                     unit="ops",
+                    runbook="PaymentFailureRatioHigh",
                 ),
                 Panel(
                     "timeseries",
@@ -235,6 +249,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ),
                     ),
                     unit="ops",
+                    runbook="PaymentFailureRatioHigh",
                 ),
             ),
         ),
@@ -252,19 +267,21 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     ),
                     width=6,
                     thresholds=((None, "green"), (1, "red")),
+                    runbook="GuardrailBreached",
                 ),
                 Panel(
                     "stat",
                     "Probes' stake budget left",
                     (
                         Query(
-                            f"min by (target) (synthetic_stake_budget_remaining{{{_T}}})",
+                            f"min by (target) (synthetic_stake_budget_remaining_usd{{{_T}}})",
                             "{{target}}",
                         ),
                     ),
                     width=6,
                     unit="currencyUSD",
                     thresholds=((None, "red"), (10, "orange"), (50, "green")),
+                    runbook="StakeBudgetLow",
                 ),
                 Panel(
                     "state-timeline",
@@ -276,6 +293,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ),
                     ),
                     mappings=_PASS_FAIL,
+                    runbook="GuardrailBreached",
                 ),
                 Panel(
                     "timeseries",
@@ -287,6 +305,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ),
                     ),
                     unit="ops",
+                    runbook="StakeLimitRefusalSpike",
                 ),
                 Panel(
                     "timeseries",
@@ -302,6 +321,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ),
                     ),
                     unit="ops",
+                    runbook="BetRollbackAttempts",
                 ),
             ),
         ),
@@ -313,6 +333,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     "Services up, by region",
                     (Query(f"synthetic_service_up{{{_TR}}}", "{{service}} · {{region}}"),),
                     mappings=_PASS_FAIL,
+                    runbook="ServiceDown",
                 ),
                 Panel(
                     "state-timeline",
@@ -324,6 +345,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ),
                     ),
                     mappings=_PASS_FAIL,
+                    runbook="DependencyDown",
                 ),
                 Panel(
                     "stat",
@@ -337,6 +359,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     ),
                     unit="d",
                     thresholds=((None, "red"), (3, "orange"), (21, "green")),
+                    runbook="TLSCertExpiringSoon",
                 ),
                 Panel(
                     "timeseries",
@@ -350,6 +373,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                         ),
                     ),
                     unit="percentunit",
+                    runbook="ServiceErrorRatioHigh",
                 ),
                 Panel(
                     "timeseries",
@@ -364,6 +388,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     width=24,
                     unit="s",
                     thresholds=((None, "green"), (4, "red")),
+                    runbook="BrowserPageSlow",
                 ),
             ),
         ),
@@ -384,12 +409,14 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                             },
                         },
                     ),
+                    runbook="RunnerDown",
                 ),
                 Panel(
                     "table",
                     "Runner versions",
                     (Query('synthetic_runner_info{region=~"$region"}', instant=True),),
                     width=8,
+                    runbook="RunnerAbsent",
                 ),
                 Panel(
                     "timeseries",
@@ -403,6 +430,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     ),
                     width=8,
                     unit="ops",
+                    runbook="RunnerErrors",
                 ),
                 Panel(
                     "timeseries",
@@ -419,6 +447,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     width=24,
                     thresholds=((None, "green"), (3, "red")),
                     description="Above 3 the scenario is stale (ScenarioStale).",
+                    runbook="ScenarioStale",
                 ),
             ),
         ),
@@ -442,12 +471,47 @@ def _variable(name: str, label: str, query: str) -> dict[str, Any]:
     }
 
 
-def _panel_json(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
+def _annotations() -> list[dict[str, Any]]:
+    """Firing alerts and runner deploys, drawn on every time series (Prometheus-backed)."""
+    return [
+        {
+            "name": "Alerts firing",
+            "datasource": _DATASOURCE,
+            "enable": True,
+            "iconColor": "red",
+            "expr": f'ALERTS{{alertstate="firing", {_T}}} or ALERTS{{alertstate="firing", target=""}}',
+            "step": "1m",
+            "titleFormat": "{{alertname}}",
+            "textFormat": "{{severity}} {{journey}} {{service}} {{region}}",
+            "tagKeys": "alertname,severity,team",
+            "useValueForTime": False,
+        },
+        {
+            "name": "Runner deploys",
+            "datasource": _DATASOURCE,
+            "enable": True,
+            "iconColor": "blue",
+            "expr": 'synthetic_runner_info{region=~"$region"} unless synthetic_runner_info offset 5m',
+            "step": "1m",
+            "titleFormat": "runner {{version}} started",
+            "textFormat": "{{region}}",
+            "tagKeys": "region,version",
+            "useValueForTime": False,
+        },
+    ]
+
+
+def _panel_json(panel: Panel, panel_id: int, x: int, y: int, runbook_base_url: str) -> dict[str, Any]:
     return {
         "id": panel_id,
         "type": panel.kind,
         "title": panel.title,
         "description": panel.description,
+        "links": [
+            {"title": f"Runbook: {panel.runbook}", "url": f"{runbook_base_url}{panel.runbook}.md", "targetBlank": True}
+        ]
+        if panel.runbook
+        else [],
         "datasource": _DATASOURCE,
         "gridPos": {"x": x, "y": y, "w": panel.width, "h": panel.height},
         "fieldConfig": {
@@ -501,7 +565,7 @@ def dashboard(settings: RuleSettings | None = None) -> dict[str, Any]:
         for panel in row.panels:
             if x + panel.width > _WIDTH:
                 x, y, line_height = 0, y + line_height, 0
-            panels.append(_panel_json(panel, panel_id, x, y))
+            panels.append(_panel_json(panel, panel_id, x, y, settings.runbook_base_url))
             panel_id += 1
             x += panel.width
             line_height = max(line_height, panel.height)
@@ -537,14 +601,15 @@ def dashboard(settings: RuleSettings | None = None) -> dict[str, Any]:
                 ),
             ]
         },
-        "annotations": {"list": []},
+        "annotations": {"list": _annotations()},
         "panels": panels,
     }
 
 
 def expressions(model: dict[str, Any]) -> list[str]:
-    """Every PromQL expression of a dashboard model's panels (for lint tests)."""
-    return [target["expr"] for panel in model["panels"] for target in panel.get("targets", []) if "expr" in target]
+    """Every PromQL expression of a dashboard model's panels and annotations (for lint tests)."""
+    panels = [target["expr"] for panel in model["panels"] for target in panel.get("targets", []) if "expr" in target]
+    return panels + [annotation["expr"] for annotation in model["annotations"]["list"]]
 
 
 def render_dashboard(settings: RuleSettings | None = None) -> str:

@@ -17,17 +17,25 @@ _UNITS_MS: dict[str, int] = {
     "s": 1_000,
     "ms": 1,
 }
-_PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+_ORDER = ("y", "w", "d", "h", "m", "s", "ms")
+_GRAMMAR = re.compile("".join(rf"(?:(?P<{unit}>[0-9]+){unit})?" for unit in _ORDER))
+"""Prometheus' own grammar (prometheus/common model.ParseDuration): every unit at most once,
+largest first, so ``1h30m`` is a duration and ``30m1h`` or ``1h1h`` are not."""
+_MAX_MS = (2**63 - 1) // 1_000_000
+"""Prometheus holds a duration as Go nanoseconds in an int64: about 292 years."""
 
 
 def parse_duration(text: str) -> int:
     """Return the duration in milliseconds; reject anything Prometheus would reject."""
     if text == "0":
         return 0
-    parts = _PART.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
+    match = _GRAMMAR.fullmatch(text) if text else None
+    if match is None:
         raise ValueError(f"not a Prometheus duration: {text!r}")
-    return sum(int(number) * _UNITS_MS[unit] for number, unit in parts)
+    milliseconds = sum(int(number) * _UNITS_MS[unit] for unit, number in match.groupdict().items() if number)
+    if milliseconds > _MAX_MS:
+        raise ValueError(f"not a Prometheus duration: {text!r} is out of range")
+    return milliseconds
 
 
 def format_duration(milliseconds: int) -> str:

@@ -396,9 +396,9 @@ def runner_alerts(settings: RuleSettings) -> Group:
         Alert(
             name="StakeBudgetLow",
             expr=(
-                "min by (target) (synthetic_stake_budget_remaining)\n"
+                "min by (target) (synthetic_stake_budget_remaining_usd)\n"
                 "and\n"
-                "min by (target) (predict_linear(synthetic_stake_budget_remaining[6h], 86400)) <= 0"
+                "min by (target) (predict_linear(synthetic_stake_budget_remaining_usd[6h], 86400)) <= 0"
             ),
             severity="warning",
             layer="runner",

@@ -40,7 +40,7 @@ RUNNER_SERIES: tuple[Series, ...] = (
     Series("synthetic_push_latency_seconds", "histogram", ("event", "target", "region")),
     Series("synthetic_rewards_lag_seconds", "histogram", ("target", "region")),
     Series("synthetic_currency_success", "gauge", ("scenario", "currency", "target", "region")),
-    Series("synthetic_stake_budget_remaining", "gauge", ("target",)),
+    Series("synthetic_stake_budget_remaining_usd", "gauge", ("target",)),
     Series("synthetic_browser_timing_seconds", "gauge", ("scenario", "metric")),
     Series("synthetic_runner_errors_total", "counter", ("region",)),
 )
@@ -56,7 +56,10 @@ PLATFORM_SERIES: tuple[Series, ...] = (
 )
 """Exported by each platform service on /metrics, synthetic accounts excluded by their flag."""
 
-PROMETHEUS_SERIES: tuple[Series, ...] = (Series("up", "gauge", ("job", "instance")),)
+PROMETHEUS_SERIES: tuple[Series, ...] = (
+    Series("up", "gauge", ("job", "instance")),
+    Series("ALERTS", "gauge", ("alertname", "alertstate")),
+)
 """Written by Prometheus itself for every scrape target."""
 
 

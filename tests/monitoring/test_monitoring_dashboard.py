@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from monitoring.dashboard import DASHBOARD_FILE, expressions
-from monitoring.rules import recorded_names
+from monitoring.rules import RuleSettings, recorded_names
 from monitoring.series import exported_names
 
 GRAFANA_DIR = DASHBOARD_FILE.parent.parent
@@ -114,3 +114,21 @@ def test_provisioning_files_are_grafana_shaped(name: str) -> None:
     else:
         (source,) = document["datasources"]
         assert source["type"] == "prometheus" and source["url"].startswith("http")
+
+
+def test_every_panel_links_to_a_runbook_that_exists() -> None:
+    runbooks = DASHBOARD_FILE.parents[2] / "runbooks"
+    for panel in _model()["panels"]:
+        if panel["type"] == "row":
+            continue
+        (link,) = panel["links"]
+        name = link["url"].rsplit("/", 1)[-1]
+        assert link["url"].startswith(RuleSettings().runbook_base_url), panel["title"]
+        assert (runbooks / name).is_file(), f"{panel['title']}: no runbook {name}"
+
+
+def test_firing_alerts_and_runner_deploys_are_annotations() -> None:
+    annotations = {a["name"]: a for a in _model()["annotations"]["list"]}
+    assert 'ALERTS{alertstate="firing"' in annotations["Alerts firing"]["expr"]
+    assert "synthetic_runner_info" in annotations["Runner deploys"]["expr"]
+    assert all(a["datasource"]["uid"] == "${datasource}" for a in annotations.values())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,54 @@ def test_scale_duration(text: str, scale: Decimal, expected: str) -> None:
 def test_negative_scale_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         scale_duration("1m", Decimal(-1))
+
+
+# Each row's verdict is promtool's: the test below asks it again, so the table cannot drift.
+PROMETHEUS_VERDICTS = [
+    ("0", True),
+    ("0s", True),
+    ("00s", True),
+    ("01m", True),
+    ("1h30m", True),
+    ("1s1ms", True),
+    ("1y2w3d4h5m6s7ms", True),
+    ("292y", True),
+    ("106751d", True),
+    ("9223372036854ms", True),
+    ("1m1h", False),
+    ("1h1h", False),
+    ("30s1m", False),
+    ("1ms1s", False),
+    ("5", False),
+    ("1.5m", False),
+    ("1H", False),
+    ("ms", False),
+    ("-1m", False),
+    ("1m ", False),
+    ("293y", False),
+    ("106752d", False),
+    ("9223372036855ms", False),
+]
+
+
+@pytest.mark.parametrize(("text", "valid"), PROMETHEUS_VERDICTS)
+def test_parse_duration_agrees_with_prometheus(text: str, valid: bool) -> None:
+    if valid:
+        assert parse_duration(text) >= 0
+    else:
+        with pytest.raises(ValueError, match="not a Prometheus duration"):
+            parse_duration(text)
+
+
+def test_the_verdicts_are_promtools(promtool: str, tmp_path: Path) -> None:
+    """One rule file per row (a ``for:`` of that duration); promtool's exit status is the verdict."""
+    files = []
+    for index, (text, _) in enumerate(PROMETHEUS_VERDICTS):
+        path = tmp_path / f"rule{index}.yml"
+        path.write_text(
+            f'groups:\n- name: g\n  rules:\n  - alert: A\n    expr: vector(1)\n    for: "{text}"\n', encoding="utf-8"
+        )
+        files.append(path)
+    for (text, valid), path in zip(PROMETHEUS_VERDICTS, files, strict=True):
+        result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)
+        assert (result.returncode == 0) == valid, f"{text!r}: promtool says {result.stdout}{result.stderr}"
