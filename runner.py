@@ -5,6 +5,7 @@
     python runner.py run          --config FILE [--scenario N]... [--tag T]...   once: CI gate / triage
     python runner.py list         [--config FILE]                        scenarios, tags, intervals
     python runner.py check-config FILE                                   validate a config
+    python runner.py schema                                              the config's JSON Schema
     python runner.py sandbox      [...]                                  the built-in stand-in platform
 
 Exit codes: 0 passed, 1 a run failed (or nothing ran), 2 usage or config error.
@@ -57,6 +58,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{args.file}: ok: {len(settings.targets)} target(s) ({targets}), {len(plans)} scheduled runs, "
         f"region {settings.runner.region}"
     )
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from config.schema import render_schema
+
+    sys.stdout.write(render_schema())
     return 0
 
 
@@ -172,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file")
     check.add_argument("file")
 
+    sub.add_parser("schema", help="print the config's JSON Schema (for editors and check-jsonschema)")
+
     listing = sub.add_parser("list", help="list scenarios with tags and intervals")
     listing.add_argument("--config", default=str(DEFAULT_CONFIG))
 
@@ -218,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code in (0, None) else USAGE_ERROR
-    commands = {"check-config": cmd_check_config, "list": cmd_list, "run": cmd_run, "serve": cmd_serve}
+    commands = {"check-config": cmd_check_config, "schema": cmd_schema, "list": cmd_list, "run": cmd_run, "serve": cmd_serve}
     return commands[args.command](args)
 
 
