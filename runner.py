@@ -228,7 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code in (0, None) else USAGE_ERROR
-    commands = {"check-config": cmd_check_config, "schema": cmd_schema, "list": cmd_list, "run": cmd_run, "serve": cmd_serve}
+    commands = {
+        "check-config": cmd_check_config,
+        "schema": cmd_schema,
+        "list": cmd_list,
+        "run": cmd_run,
+        "serve": cmd_serve,
+    }
     return commands[args.command](args)
 
 
