@@ -8,55 +8,209 @@
     python runner.py schema                                              the config's JSON Schema
     python runner.py sandbox      [...]                                  the built-in stand-in platform
 
-Exit codes: 0 passed, 1 a run failed (or nothing ran), 2 usage or config error.
+Exit codes: 0 passed, 1 a run failed (or nothing ran), 2 usage or config error. A usage or
+config error is one line per problem on stderr, naming the flag, the ``MG_*`` variable or
+the place in the YAML; never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit
 
 from config.loader import DEFAULT_CONFIG, ConfigError, load_settings
-from config.settings import Settings
+from config.settings import Settings, check_region, parse_listen
+
+if TYPE_CHECKING:
+    from harness.discovery import ScenarioPlan
+    from harness.scenario import Scenario
 
 USAGE_ERROR = 2
+MAX_ERROR_LINES = 20
+MAX_LINE_CHARS = 300
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+class UsageError(Exception):
+    """A bad flag, variable or config: its lines go to stderr and the exit code is 2."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__(lines[0] if lines else "")
+        self.lines = list(lines)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints its usage block before the error; a usage error here is one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+def _bounded(text: str, limit: int = MAX_LINE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 15] + f"... (+{len(text) - limit + 15} chars)"
+
+
+def _print_errors(lines: Sequence[str]) -> int:
+    shown = [_bounded(line) for line in lines[:MAX_ERROR_LINES]]
+    if len(lines) > MAX_ERROR_LINES:
+        shown.append(f"... and {len(lines) - MAX_ERROR_LINES} more errors")
+    for line in shown:
+        print(line, file=sys.stderr)
     return USAGE_ERROR
 
 
-def _load(path: Path, region: str | None = None) -> Settings:
+# -- flag types: argparse turns their ArgumentTypeError into "argument --flag: ..." -----------
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 seconds or more, got {text[:40]!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _region(text: str) -> str:
+    try:
+        return check_region(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _listen(text: str) -> str:
+    try:
+        parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text[:80]!r}")
+    return text
+
+
+# -- loading -------------------------------------------------------------------------------
+def _catalogue() -> dict[str, type[Scenario]]:
     from harness.discovery import discover
 
-    settings = load_settings(path, scenario_names=discover())
+    return discover()
+
+
+def _load(path: Path, region: str | None = None, *, check_secrets: bool = True) -> Settings:
+    found = _catalogue()
+    tags = {tag for scenario in found.values() for tag in scenario.tags}
+    settings = load_settings(path, scenario_names=found, scenario_tags=tags, check_secrets=check_secrets)
     if region:
         runner = settings.runner.model_copy(update={"region": region})
         settings = settings.model_copy(update={"runner": runner})
     return settings
 
 
-def cmd_check_config(args: argparse.Namespace) -> int:
-    try:
-        settings = _load(Path(args.file))
-    except ConfigError as exc:
-        for line in exc.errors:
-            print(line, file=sys.stderr)
-        return USAGE_ERROR
-    from harness.discovery import SelectionError, discover, plan
+def _plans(args: argparse.Namespace, settings: Settings) -> list[ScenarioPlan]:
+    """The selection, or a ``UsageError`` naming the flag or config place that breaks it."""
+    from harness.discovery import SelectionError, plan
 
+    found = _catalogue()
+    known_tags = sorted({tag for scenario in found.values() for tag in scenario.tags})
+    for tag in getattr(args, "tag", None) or []:
+        if tag not in known_tags:
+            raise UsageError(f"--tag {tag[:60]}: unknown tag; known: {', '.join(known_tags)}")
     try:
-        plans = plan(settings, discover())
+        plans = plan(
+            settings,
+            found,
+            names=getattr(args, "scenario", None),
+            tags=getattr(args, "tag", None),
+            targets=getattr(args, "target", None),
+        )
     except SelectionError as exc:
-        print(exc, file=sys.stderr)
-        return USAGE_ERROR
-    targets = ", ".join(settings.targets)
+        raise UsageError(str(exc)) from None
+    missing = _accountless(settings, plans)
+    if missing:
+        raise UsageError(*missing)
+    return plans
+
+
+def _accountless(settings: Settings, plans: list[ScenarioPlan]) -> list[str]:
+    """Scheduled journeys that log in but whose target names no account for them (one line per target)."""
+    names: dict[str, list[str]] = {}
+    for p in plans:
+        target = settings.targets[p.target]
+        if not p.scenario.needs_account(p.options) or (p.scenario.moves_money and not target.allow_money):
+            continue
+        accounts = target.accounts
+        if accounts is None or accounts.username_for(p.name, settings.runner.region) is None:
+            names.setdefault(p.target, []).append(p.name)
+    return [
+        f"targets.{target}.accounts: no account for scheduled scenario(s) {', '.join(sorted(set(listed)))}"
+        " (set accounts.default or accounts.by_scenario, or deselect them)"
+        for target, listed in names.items()
+    ]
+
+
+def _skipped_runs_warnings(plans: list[ScenarioPlan]) -> list[str]:
+    seen = set()
+    lines = []
+    for p in plans:
+        if p.timeout_seconds > p.interval_seconds and p.name not in seen:
+            seen.add(p.name)
+            lines.append(
+                f"warning: scenarios.overrides.{p.name}: timeout_seconds {p.timeout_seconds:g} is above "
+                f"interval_seconds {p.interval_seconds:g}: in serve mode a run still going when the next "
+                "comes due makes that one skipped"
+            )
+    return lines
+
+
+def _listen_problem(listen: str) -> str | None:
+    """Try the address as the server will (every address it resolves to): a bad one fails here."""
+    host, port = parse_listen(listen)
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host[:60]!r}: {exc.strerror}"
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                return f"cannot listen on {address[0]} port {port}: {exc.strerror}"
+    return None
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _load(Path(args.file))
+    plans = _plans(argparse.Namespace(), settings)
+    for line in _skipped_runs_warnings(plans):
+        print(_bounded(line), file=sys.stderr)
+    names = list(settings.targets)
+    shown = ", ".join(names[:5]) + (f", ... and {len(names) - 5} more" if len(names) > 5 else "")
     print(
-        f"{args.file}: ok: {len(settings.targets)} target(s) ({targets}), {len(plans)} scheduled runs, "
-        f"region {settings.runner.region}"
+        _bounded(
+            f"{args.file}: ok: {len(names)} target(s) ({shown}), {len(plans)} scheduled runs, "
+            f"region {settings.runner.region}"
+        )
     )
     return 0
 
@@ -69,51 +223,43 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from harness.discovery import discover
-
-    found = discover()
-    rows = [("SCENARIO", "TAGS", "INTERVAL", "TIMEOUT", "MONEY", "CHECKS")]
-    for name, scenario in sorted(found.items()):
+    """Every scenario with the interval and timeout the config gives it ('*': overridden there)."""
+    settings = _load(Path(args.config), check_secrets=False)
+    selected = {p.name: p for p in _plans(argparse.Namespace(), settings)}
+    rows = [("SCENARIO", "TAGS", "INTERVAL", "TIMEOUT", "MONEY", "SCHEDULED", "CHECKS")]
+    for name, scenario in sorted(_catalogue().items()):
+        override = settings.scenarios.overrides.get(name)
+        interval = (override.interval_seconds if override else None) or scenario.interval_seconds
+        timeout = (override.timeout_seconds if override else None) or scenario.timeout_seconds
         rows.append(
             (
                 name,
                 ",".join(scenario.tags),
-                f"{scenario.interval_seconds:g}s",
-                f"{scenario.timeout_seconds:g}s",
+                f"{interval:g}s" + ("*" if override and override.interval_seconds else ""),
+                f"{timeout:g}s" + ("*" if override and override.timeout_seconds else ""),
                 "yes" if scenario.moves_money else "no",
+                "yes" if name in selected else "no",
                 scenario.summary(),
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
+        print("  ".join(c.ljust(w) for c, w in zip(row[:6], widths, strict=True)) + "  " + row[6])
     return 0
 
 
-def _plans(args: argparse.Namespace, settings: Settings) -> list:  # type: ignore[type-arg]
-    from harness.discovery import discover, plan
-
-    return plan(settings, discover(), names=args.scenario, tags=args.tag, targets=args.target)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.discovery import SelectionError
     from harness.logs import setup_logging
-    from harness.oneshot import exit_code, push_metrics, run_once, wait_healthy
+    from harness.oneshot import exit_code, output_problem, push_metrics, run_once, wait_healthy
     from harness.reports import render_table, write_json, write_junit
     from harness.runtime import Runtime
 
-    if args.retries < 0:
-        return _fail("--retries must be 0 or more")
-    try:
-        settings = _load(Path(args.config), args.region)
-        plans = _plans(args, settings)
-    except ConfigError as exc:
-        for line in exc.errors:
-            print(line, file=sys.stderr)
-        return USAGE_ERROR
-    except SelectionError as exc:
-        return _fail(str(exc))
+    settings = _load(Path(args.config), args.region)
+    plans = _plans(args, settings)
+    outputs = (("--junit", args.junit, False), ("--report", args.report, False), ("--artifacts", args.artifacts, True))
+    problems = [(flag, path, output_problem(Path(path), directory)) for flag, path, directory in outputs if path]
+    if any(problem for _, _, problem in problems):  # found before the runs, not after them
+        raise UsageError(*(f"{flag} {path}: {problem}" for flag, path, problem in problems if problem))
     setup_logging("DEBUG" if args.verbose else settings.runner.log_level)
     runtime = Runtime(settings, verbose=args.verbose, artifacts_dir=Path(args.artifacts) if args.artifacts else None)
     targets = sorted({p.target for p in plans}) or list(settings.targets)
@@ -124,10 +270,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 1
     results = asyncio.run(run_once(runtime, plans, retries=args.retries))
     print(render_table(results))
-    if args.junit:
-        write_junit(results, Path(args.junit))
-    if args.report:
-        write_json(results, Path(args.report))
+    for flag, path, write in (("--junit", args.junit, write_junit), ("--report", args.report, write_json)):
+        if path:
+            try:
+                write(results, Path(path))
+            except OSError as exc:
+                print(f"error: {flag} {path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+                return 1
     if args.push_gateway:
         try:
             push_metrics(runtime, args.push_gateway, targets)
@@ -140,41 +289,37 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from harness.discovery import SelectionError
     from harness.logs import setup_logging
     from harness.runtime import Runtime
     from harness.scheduler import Service
 
-    try:
-        settings = _load(Path(args.config), args.region)
-        plans = _plans(args, settings)
-    except ConfigError as exc:
-        for line in exc.errors:
-            print(line, file=sys.stderr)
-        return USAGE_ERROR
-    except SelectionError as exc:
-        return _fail(str(exc))
+    settings = _load(Path(args.config), args.region)
+    plans = _plans(args, settings)
     if not plans:
-        return _fail("nothing to schedule: the selection is empty")
+        raise UsageError("error: nothing to schedule: the selection is empty")
+    flag = "--listen" if args.listen else "runner.listen (or MG_LISTEN)"
+    listen = args.listen or settings.runner.listen
+    problem = _listen_problem(listen)
+    if problem:
+        raise UsageError(f"{flag} {listen}: {problem}")
     setup_logging(settings.runner.log_level)
     runtime = Runtime(settings, artifacts_dir=Path(args.artifacts) if args.artifacts else None)
-    listen = args.listen or settings.runner.listen
     service = Service(
         runtime, plans, listen, settings.runner.shutdown_grace_seconds, max_start_offset_seconds=args.max_start_offset
     )
     return asyncio.run(service.serve())
 
 
-def cmd_sandbox(args: argparse.Namespace, rest: list[str]) -> int:
+def cmd_sandbox(rest: list[str]) -> int:
     try:
         from sandbox.cli import main as sandbox_main
     except ImportError as exc:
-        return _fail(f"the sandbox needs the 'sandbox' extra (pip install -e '.[sandbox]'): {exc}")
+        raise UsageError(f"error: the sandbox needs the 'sandbox' extra (pip install -e '.[sandbox]'): {exc}") from None
     return sandbox_main(rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runner.py", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = OneLineParser(prog="runner.py", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser("check-config", help="validate a config file")
@@ -183,32 +328,34 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", help="print the config's JSON Schema (for editors and check-jsonschema)")
 
     listing = sub.add_parser("list", help="list scenarios with tags and intervals")
-    listing.add_argument("--config", default=str(DEFAULT_CONFIG))
+    listing.add_argument("--config", default=str(DEFAULT_CONFIG), help="YAML config whose overrides to show")
 
     def selection(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", default=str(DEFAULT_CONFIG), help="YAML config (default: the sandbox's)")
         p.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
         p.add_argument("--tag", action="append", help="only scenarios with this tag (repeatable)")
         p.add_argument("--target", action="append", help="only this target (repeatable)")
-        p.add_argument("--region", help="this runner's region (overrides config and MG_REGION)")
+        p.add_argument("--region", type=_region, help="this runner's region (overrides config and MG_REGION)")
         p.add_argument("--artifacts", help="where failure artifacts go (default: runner.artifacts_dir)")
 
     run = sub.add_parser("run", help="run the selection once (CI gate, triage)")
     selection(run)
     run.add_argument("--junit", help="write JUnit XML here")
     run.add_argument("--report", help="write a JSON report here")
-    run.add_argument("--retries", type=int, default=0, help="retry a failed run N times (reported as flaky)")
+    run.add_argument("--retries", type=_count, default=0, help="retry a failed run N times (reported as flaky)")
     run.add_argument("--allow-empty", action="store_true", help="exit 0 when nothing ran")
-    run.add_argument("--wait-healthy", type=float, metavar="SECONDS", help="first wait for every /health")
-    run.add_argument("--push-gateway", metavar="URL", help="push this run's metrics to a Pushgateway")
+    run.add_argument("--wait-healthy", type=_seconds, metavar="SECONDS", help="first wait for every /health")
+    run.add_argument("--push-gateway", type=_http_url, metavar="URL", help="push this run's metrics to a Pushgateway")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logs; keep traces of passing runs")
 
     serve = sub.add_parser("serve", help="run scenarios on their intervals and export /metrics")
     selection(serve)
-    serve.add_argument("--listen", help="HOST:PORT for /metrics, /healthz, /readyz (default 127.0.0.1:9150)")
+    serve.add_argument(
+        "--listen", type=_listen, help="HOST:PORT for /metrics, /healthz, /readyz (default 127.0.0.1:9150)"
+    )
     serve.add_argument(
         "--max-start-offset",
-        type=float,
+        type=_seconds,
         default=60.0,
         help="spread first runs over up to this many seconds (default 60)",
     )
@@ -221,13 +368,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "sandbox":
-        return cmd_sandbox(argparse.Namespace(), argv[1:])
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0) if exc.code in (0, None) else USAGE_ERROR
     commands = {
         "check-config": cmd_check_config,
         "schema": cmd_schema,
@@ -235,7 +375,18 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "serve": cmd_serve,
     }
-    return commands[args.command](args)
+    try:
+        if argv and argv[0] == "sandbox":
+            return cmd_sandbox(argv[1:])
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help
+            return int(exc.code or 0) if exc.code in (0, None) else USAGE_ERROR
+        return commands[args.command](args)
+    except ConfigError as exc:
+        return _print_errors(exc.errors)
+    except UsageError as exc:
+        return _print_errors(exc.lines)
 
 
 if __name__ == "__main__":

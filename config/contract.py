@@ -6,9 +6,28 @@ through the ``contract:`` section of the YAML config, never through code.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+import string
 
-__all__ = ["Contract", "Paths", "Events", "Headers", "Selectors"]
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+__all__ = ["Contract", "Paths", "Events", "Headers", "Selectors", "template_fields"]
+
+# The paths that name one resource: the only ones where ``{id}`` is filled in.
+_ID_PATHS = frozenset({"deposit", "withdrawal", "bet", "bet_rollback"})
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token
+
+
+def template_fields(template: str) -> set[str]:
+    """The ``{placeholders}`` of a ``str.format`` template; ``ValueError`` if it is malformed."""
+    fields = set()
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise ValueError(f"{{{field}}} is not a placeholder: write {{name}}")
+        fields.add(field)
+    return fields
 
 
 class _Section(BaseModel):
@@ -37,6 +56,18 @@ class Paths(_Section):
     rewards_reset: str = "/v1/test-accounts/reset"
     socketio: str = "/socket.io"
 
+    @field_validator("*")
+    @classmethod
+    def _absolute_with_known_fields(cls, value: str, info: ValidationInfo) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"must start with '/', got {value[:80]!r}")
+        allowed = {"id"} if info.field_name in _ID_PATHS else set()
+        unknown = sorted(template_fields(value) - allowed)
+        if unknown:
+            known = "only {id}" if allowed else "none"
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}} (known: {known})")
+        return value
+
 
 class Events(_Section):
     balance_update: str = "balance:update"
@@ -50,6 +81,13 @@ class Headers(_Section):
     synthetic_probe: str = "X-Synthetic-Probe"
     idempotency_key: str = "Idempotency-Key"
     reset_secret: str = "X-Reset-Secret"
+
+    @field_validator("*")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not _HEADER_NAME.match(value):
+            raise ValueError(f"not a header name: {value[:80]!r}")
+        return value
 
 
 class Selectors(_Section):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +17,7 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from config.contract import Contract
+from config.contract import Contract, template_fields
 
 __all__ = [
     "Settings",
@@ -26,9 +27,49 @@ __all__ = [
     "SecretRef",
     "BrowserSettings",
     "MissingSecret",
+    "check_region",
+    "parse_listen",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
+SECRET_FILE_MAX_BYTES = 64 * 1024
+ACCOUNT_FIELDS = frozenset({"region", "scenario"})  # what an account template may name
+
+
+def check_region(value: str) -> str:
+    """A region is a metric label value: short, lowercase, no spaces."""
+    if not _NAME.match(value):
+        raise ValueError(f"region {value[:60]!r} must be lowercase letters, digits, '-' or '_' (at most 41)")
+    return value
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (port 0: any free port) into its parts; ``ValueError`` says what is wrong."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"must be HOST:PORT with a port of 0-65535, got {value[:60]!r}")
+    return host.strip("[]"), int(port)
+
+
+def _read_secret_file(path: Path) -> str:
+    """A regular file only (a FIFO or device would block or never end), read with a size cap."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise MissingSecret(f"secret file {path} is not a regular file")
+        if info.st_size > SECRET_FILE_MAX_BYTES:
+            raise MissingSecret(f"secret file {path} is larger than {SECRET_FILE_MAX_BYTES} bytes")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
+            data = file.read(SECRET_FILE_MAX_BYTES + 1)
+    except OSError as exc:
+        raise MissingSecret(f"cannot read secret file {path}: {exc.strerror}") from None
+    if len(data) > SECRET_FILE_MAX_BYTES:
+        raise MissingSecret(f"secret file {path} is larger than {SECRET_FILE_MAX_BYTES} bytes")
+    try:
+        return data.decode().strip()
+    except UnicodeDecodeError:
+        raise MissingSecret(f"secret file {path} is not UTF-8 text") from None
 
 
 class _Model(BaseModel):
@@ -68,17 +109,20 @@ class SecretRef(_Model):
                 raise MissingSecret(f"environment variable {self.env} is not set")
             return value
         assert self.file is not None
-        path = self.file if self.file.is_absolute() or base_dir is None else base_dir / self.file
-        try:
-            return path.read_text().strip()
-        except OSError as exc:
-            raise MissingSecret(f"cannot read secret file {path}: {exc.strerror}") from None
+        return _read_secret_file(self.file if self.file.is_absolute() or base_dir is None else base_dir / self.file)
 
 
 class BrowserSettings(_Model):
     executable_path: Path | None = None  # None: found automatically (Debian/Ubuntu chromium)
     max_concurrent_runs: int = Field(2, ge=1, le=16)
     keep_artifacts_per_scenario: int = Field(10, ge=1)
+
+    @field_validator("executable_path")
+    @classmethod
+    def _executable(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value.is_file() and os.access(value, os.X_OK)):
+            raise ValueError(f"{value} is not an executable file")
+        return value
 
 
 class AccountsConfig(_Model):
@@ -88,9 +132,33 @@ class AccountsConfig(_Model):
     by_scenario: dict[str, str] = Field(default_factory=dict)
     default: str | None = None  # template for scenarios not listed, e.g. "probe-{region}-{scenario}"
 
+    @field_validator("default")
+    @classmethod
+    def _default_template(cls, value: str | None) -> str | None:
+        return None if value is None else _account_template(value)
+
+    @field_validator("by_scenario")
+    @classmethod
+    def _scenario_templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for scenario, template in value.items():
+            try:
+                _account_template(template)
+            except ValueError as exc:
+                raise ValueError(f"{scenario}: {exc}") from None
+        return value
+
     def username_for(self, scenario: str, region: str) -> str | None:
         template = self.by_scenario.get(scenario, self.default)
         return None if template is None else template.format(region=region, scenario=scenario)
+
+
+def _account_template(template: str) -> str:
+    unknown = sorted(template_fields(template) - ACCOUNT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}} (known: {{region}}, {{scenario}})")
+    if not template.strip():
+        raise ValueError("an account name cannot be empty")
+    return template
 
 
 class TargetConfig(_Model):
@@ -114,6 +182,11 @@ class TargetConfig(_Model):
         if len(set(value)) != len(value):
             raise ValueError("currencies listed twice")
         return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        return check_region(value)
 
     def service_urls(self) -> dict[str, str]:
         """Service name -> base URL without a trailing slash."""
@@ -167,16 +240,12 @@ class RunnerSettings(BaseSettings):
     @field_validator("region")
     @classmethod
     def _region_name(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError("region must be lowercase letters, digits, '-' or '_'")
-        return value
+        return check_region(value)
 
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise ValueError("must be HOST:PORT")
+        parse_listen(value)
         return value
 
 

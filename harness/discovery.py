@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ValidationError
 
 import scenarios as scenarios_package
+from config.loader import validation_lines
 from config.settings import Settings
 from harness.scenario import Scenario
 
@@ -62,9 +63,8 @@ def options_for(settings: Settings, scenario: type[Scenario]) -> BaseModel:
     try:
         return scenario.Options.model_validate(override.options if override else {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        place = ".".join(str(p) for p in first["loc"])
-        raise SelectionError(f"scenarios.overrides.{scenario.name}.options.{place}: {first['msg']}") from None
+        place = ("scenarios", "overrides", scenario.name, "options")
+        raise SelectionError(validation_lines(exc, place)[0]) from None
 
 
 def plan(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 
 from prometheus_client import push_to_gateway
 
@@ -14,7 +16,7 @@ from harness.runtime import Runtime
 from probes import health
 from probes.context import ProbeContext
 
-__all__ = ["run_once", "wait_healthy", "push_metrics", "exit_code"]
+__all__ = ["run_once", "wait_healthy", "push_metrics", "exit_code", "output_problem"]
 
 
 async def _run_with_retries(runtime: Runtime, plan: ScenarioPlan, retries: int) -> RunResult:
@@ -58,6 +60,28 @@ async def wait_healthy(runtime: Runtime, targets: list[str], seconds: float) -> 
         if not failing or time.monotonic() >= deadline:
             return failing
         await asyncio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+def output_problem(path: Path, directory: bool = False) -> str | None:
+    """Why ``path`` (a report file, or an artifacts ``directory``) cannot be written, if it cannot.
+
+    Asked before the runs: a report that cannot be written must not cost a whole run first.
+    """
+    try:
+        if directory:
+            path.mkdir(parents=True, exist_ok=True)
+            return None if os.access(path, os.W_OK | os.X_OK) else "directory not writable"
+        if path.is_dir():
+            return "is a directory"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        with path.open("a"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        return f"cannot write: {exc.strerror or exc}"
+    return None
 
 
 def push_metrics(runtime: Runtime, gateway: str, targets: list[str]) -> None:

@@ -42,6 +42,11 @@ class Scenario:
         raise NotImplementedError
 
     @classmethod
+    def needs_account(cls, options: BaseModel) -> bool:
+        """Whether the journey logs in as a synthetic account (the config must then name one)."""
+        return True
+
+    @classmethod
     def summary(cls) -> str:
         """The first line of the docstring: what the journey checks."""
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""

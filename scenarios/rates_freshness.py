@@ -41,6 +41,10 @@ class RatesFreshness(Scenario):
         max_age_seconds: float = Field(15 * 60, gt=0)
         max_clock_skew_seconds: float = Field(5 * 60, ge=0)  # an updated_at this far ahead is accepted
 
+    @classmethod
+    def needs_account(cls, options: BaseModel) -> bool:
+        return False
+
     async def journey(self, run: Run) -> None:
         options: RatesFreshness.Options = run.options  # type: ignore[assignment]
 

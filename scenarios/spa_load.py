@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from harness import Reason, Run, Scenario
 from probes.browser_session import browser_page
@@ -52,6 +52,10 @@ class SpaLoad(Scenario):
         assets_prefix: str = "/assets/"
         asset_min_max_age_seconds: int = Field(30 * 24 * 3600, ge=1)  # "long-lived": 30 days at least
         index_max_age_seconds: int = Field(300, ge=0)  # index.html: revalidated, or 5 minutes at most
+
+    @classmethod
+    def needs_account(cls, options: BaseModel) -> bool:
+        return False  # it checks the login form is offered, and logs in as nobody
 
     async def journey(self, run: Run) -> None:
         options: SpaLoad.Options = run.options  # type: ignore[assignment]

@@ -45,6 +45,10 @@ class Uptime(Scenario):
         tls_ca_file: Path | None = None  # a private CA for https targets (default: the system's)
         tls_timeout_seconds: float = Field(5.0, gt=0)
 
+    @classmethod
+    def needs_account(cls, options: BaseModel) -> bool:
+        return bool(getattr(options, "socket_transports", ()))  # a socket.io client logs in first
+
     async def journey(self, run: Run) -> None:
         options: Uptime.Options = run.options  # type: ignore[assignment]
         urls = run.target.service_urls()

@@ -90,7 +90,7 @@ def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
     assert caught.value.errors == [
-        "runner.listen: must be HOST:PORT",
+        "runner.listen: must be HOST:PORT with a port of 0-65535, got 'x'",
         "targets.a.vault_url: not a URL",
         "targets.a.spa_url: not a URL",
     ]
