@@ -1,4 +1,7 @@
-"""JSON log lines, redacted: one per run and one per failed step, joinable by run and trace id."""
+"""JSON log lines, redacted: one per run and one per step, joinable by run and trace id.
+
+A failed step logs at WARNING; a passing one at DEBUG, so ``run -v`` shows every step.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ def setup_logging(level: str = "INFO", stream: Any = None) -> None:
 
 
 def log_result(result: RunResult) -> None:
-    """The run's line, then one line per failed step."""
+    """One line per step (failed: WARNING, passed: DEBUG), then the run's line."""
     base = {
         "run_id": result.run_id,
         "trace_id": result.trace_id,
@@ -52,19 +55,11 @@ def log_result(result: RunResult) -> None:
         "region": result.region,
     }
     for step in result.steps:
-        if not step.success:
-            log.warning(
-                "step failed",
-                extra={
-                    _FIELDS: {
-                        **base,
-                        "step": step.name,
-                        "reason": step.reason,
-                        "duration_seconds": round(step.duration_seconds, 4),
-                        "message": step.message,
-                    }
-                },
-            )
+        timing = {**base, "step": step.name, "duration_seconds": round(step.duration_seconds, 4)}
+        if step.success:
+            log.debug("step passed", extra={_FIELDS: timing})
+        else:
+            log.warning("step failed", extra={_FIELDS: {**timing, "reason": step.reason, "message": step.message}})
     fields = {
         **base,
         "result": str(result.outcome),

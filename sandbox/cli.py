@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import sys
+from typing import NoReturn
 
 from sandbox.context import PROFILES, SandboxSettings
 from sandbox.faults import Faults, UnknownFault
@@ -16,9 +18,33 @@ __all__ = ["build_parser", "main", "settings_from"]
 PROG = "runner.py sandbox"
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line (argparse would print its whole usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port (0-65535): {text[:40]!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds >= 0: {text[:40]!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = SandboxSettings()
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog=PROG,
         description="Run the built-in stand-in casino platform (Vault, Concierge, Room-Service, "
         "the SPA behind a CDN) with fault injection, all in one process.",
@@ -28,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         flag = name.replace("_", "-")
         parser.add_argument(
             f"--{flag}-port",
-            type=int,
+            type=_port,
             default=getattr(defaults, f"{name}_port"),
             metavar="PORT",
             help=f"port of {name} (0: any free port; the URL is printed)",
@@ -45,13 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", metavar="PATH", default="", help="Vault's SQLite file")
     parser.add_argument(
         "--drain-seconds",
-        type=float,
+        type=_seconds,
         default=DEFAULT_DRAIN_SECONDS,
         help="on SIGTERM, how long /health says shutting_down before the servers stop",
     )
     parser.add_argument(
         "--shutdown-timeout",
-        type=float,
+        type=_seconds,
         default=defaults.shutdown_timeout_seconds,
         metavar="SECONDS",
         help="after the drain, how long requests in flight may take before they are cut off",
