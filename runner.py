@@ -20,7 +20,7 @@ import asyncio
 import math
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
@@ -66,24 +66,23 @@ def _print_errors(lines: Sequence[str]) -> int:
 
 
 # -- flag types: argparse turns their ArgumentTypeError into "argument --flag: ..." -----------
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 seconds or more, got {text[:40]!r}")
-    return value
+def _at_least_zero(kind: type[int] | type[float], unit: str) -> Callable[[str], float]:
+    """An argparse type: a finite ``kind`` (seconds, a count) of 0 or more."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"must be {unit} >= 0, got {text[:40]!r}")
+        return value
+
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+_seconds = _at_least_zero(float, "a number of seconds")
+_count = _at_least_zero(int, "a whole number")
 
 
 def _region(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import math
+import re
 import sys
 from typing import NoReturn
 
@@ -33,13 +33,9 @@ def _port(text: str) -> int:
 
 
 def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
+    if not re.fullmatch(r"\d+(\.\d*)?", text):  # no sign, no nan or inf
         raise argparse.ArgumentTypeError(f"not a number of seconds >= 0: {text[:40]!r}")
-    return value
+    return float(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
