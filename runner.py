@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from config.loader import DEFAULT_CONFIG, ConfigError, load_settings
 from config.settings import Settings, check_region, parse_listen
+from harness.logs import LOG_FORMATS
 
 if TYPE_CHECKING:
     from harness.discovery import ScenarioPlan
@@ -35,6 +36,42 @@ if TYPE_CHECKING:
 USAGE_ERROR = 2
 MAX_ERROR_LINES = 20
 MAX_LINE_CHARS = 300
+
+_EPILOGS = {
+    "run": """exit codes:
+  0  every run passed (a flaky pass counts as passed, and is reported as flaky)
+  1  a run failed, timed out or was aborted, services stayed unhealthy, or nothing ran
+  2  usage or config error
+
+example (a post-deploy gate):
+  python runner.py run --config config/prod.yaml --tag smoke --wait-healthy 120 --retries 1 \\
+      --retry-delay 5 --junit reports/synthetic.xml --report reports/synthetic.json \\
+      --summary "$GITHUB_STEP_SUMMARY" --artifacts reports/artifacts""",
+    "serve": """exit codes:
+  0  stopped by SIGTERM or SIGINT after draining in-flight runs
+  2  usage or config error, or nothing to schedule
+SIGHUP reloads the config (maintenance windows, targets' settings) without a restart.
+
+example:
+  python runner.py serve --config config/prod.yaml --listen 0.0.0.0:9150""",
+    "list": """exit codes:
+  0  listed
+  2  usage error
+
+example:
+  python runner.py list""",
+    "check-config": """exit codes:
+  0  the config is valid (one summary line)
+  2  it is not: one line per problem, named by its place (targets.prod.vault_url: not a URL)
+
+example:
+  python runner.py check-config config/prod.yaml""",
+    "schema": """exit codes:
+  0  printed
+
+example:
+  python runner.py schema > config/schema.json""",
+}
 
 
 class UsageError(Exception):
@@ -259,7 +296,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     problems = [(flag, path, output_problem(Path(path), directory)) for flag, path, directory in outputs if path]
     if any(problem for _, _, problem in problems):  # found before the runs, not after them
         raise UsageError(*(f"{flag} {path}: {problem}" for flag, path, problem in problems if problem))
-    setup_logging("DEBUG" if args.verbose else settings.runner.log_level)
+    setup_logging("DEBUG" if args.verbose else settings.runner.log_level, log_format=args.log_format)
     runtime = Runtime(settings, verbose=args.verbose, artifacts_dir=Path(args.artifacts) if args.artifacts else None)
     targets = sorted({p.target for p in plans}) or list(settings.targets)
     if args.wait_healthy is not None:
@@ -301,7 +338,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = _listen_problem(listen)
     if problem:
         raise UsageError(f"{flag} {listen}: {problem}")
-    setup_logging(settings.runner.log_level)
+    setup_logging(settings.runner.log_level, log_format=args.log_format)
     runtime = Runtime(settings, artifacts_dir=Path(args.artifacts) if args.artifacts else None)
     service = Service(
         runtime, plans, listen, settings.runner.shutdown_grace_seconds, max_start_offset_seconds=args.max_start_offset
@@ -321,12 +358,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="runner.py", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    check = sub.add_parser("check-config", help="validate a config file")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=_EPILOGS[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    check = command("check-config", "validate a config file")
     check.add_argument("file")
 
-    sub.add_parser("schema", help="print the config's JSON Schema (for editors and check-jsonschema)")
+    command("schema", "print the config's JSON Schema (for editors and check-jsonschema)")
 
-    listing = sub.add_parser("list", help="list scenarios with tags and intervals")
+    listing = command("list", "list scenarios with tags and intervals")
     listing.add_argument("--config", default=str(DEFAULT_CONFIG), help="YAML config whose overrides to show")
 
     def selection(p: argparse.ArgumentParser) -> None:
@@ -336,8 +382,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--target", action="append", help="only this target (repeatable)")
         p.add_argument("--region", type=_region, help="this runner's region (overrides config and MG_REGION)")
         p.add_argument("--artifacts", help="where failure artifacts go (default: runner.artifacts_dir)")
+        p.add_argument(
+            "--log-format",
+            choices=LOG_FORMATS,
+            default="auto",
+            help="log lines as JSON or readable text (default auto: text on a terminal, JSON elsewhere)",
+        )
 
-    run = sub.add_parser("run", help="run the selection once (CI gate, triage)")
+    run = command("run", "run the selection once (CI gate, triage)")
     selection(run)
     run.add_argument("--junit", help="write JUnit XML here")
     run.add_argument("--report", help="write a JSON report here")
@@ -347,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--push-gateway", type=_http_url, metavar="URL", help="push this run's metrics to a Pushgateway")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logs; keep traces of passing runs")
 
-    serve = sub.add_parser("serve", help="run scenarios on their intervals and export /metrics")
+    serve = command("serve", "run scenarios on their intervals and export /metrics")
     selection(serve)
     serve.add_argument(
         "--listen", type=_listen, help="HOST:PORT for /metrics, /healthz, /readyz (default 127.0.0.1:9150)"

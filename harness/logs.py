@@ -1,6 +1,9 @@
-"""JSON log lines, redacted: one per run and one per step, joinable by run and trace id.
+"""Log lines, redacted: one per run and one per step, joinable by run and trace id.
 
 A failed step logs at WARNING; a passing one at DEBUG, so ``run -v`` shows every step.
+JSON for machines (the default off a terminal: containers, CI logs), or text for a person at
+a terminal: one readable line per finished scenario (result, duration, failing step and
+reason) instead of a screen of JSON.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from typing import Any
 from harness.results import RunResult
 from harness.secrets import RedactingFilter, redact
 
-__all__ = ["setup_logging", "log_result"]
+__all__ = ["LOG_FORMATS", "setup_logging", "log_result"]
+
+LOG_FORMATS = ("auto", "json", "text")
+"""``auto``: text when the log stream is a terminal, else JSON."""
 
 _FIELDS = "fields"
 log = logging.getLogger("runner")
@@ -34,15 +40,57 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(line, default=str))
 
 
-def setup_logging(level: str = "INFO", stream: Any = None) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+class TextFormatter(logging.Formatter):
+    """A person's view: ``PASS bet_settlement [prod] 1.23s`` or ``FAIL ... at 'deposit EUR': reason: why``."""
+
+    _MARKS = {"success": "PASS", "failure": "FAIL", "timeout": "TIME", "aborted": "ABRT", "skipped": "SKIP"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = dict(getattr(record, _FIELDS, {}))
+        clock = time.strftime("%H:%M:%S", time.localtime(record.created))
+        if record.getMessage() == "run finished":
+            return redact(f"{clock} {self._run_line(fields)}")
+        extra = " ".join(f"{key}={value}" for key, value in fields.items() if value not in (None, ""))
+        line = f"{clock} {record.levelname.lower():7} {record.getMessage()}" + (f"  {extra}" if extra else "")
+        return redact(line)
+
+    def _run_line(self, fields: dict[str, Any]) -> str:
+        result = str(fields.get("result"))
+        line = f"{self._MARKS.get(result, result.upper())} {fields.get('scenario')} [{fields.get('target')}]"
+        line += f" {float(fields.get('duration_seconds') or 0):.2f}s"
+        if fields.get("flaky"):
+            line += f" (flaky, {fields.get('attempts')} attempts)"
+        if fields.get("step"):
+            line += f" at '{fields['step']}'"
+        if fields.get("reason"):
+            line += f": {fields['reason']}"
+        if fields.get("message") and result != "success":
+            line += f": {fields['message']}"
+        return line
+
+
+def _not_a_step_line(record: logging.LogRecord) -> bool:
+    """In text, the run's line names its failing step; JSON keeps a line per failed step."""
+    return record.getMessage() != "step failed"
+
+
+def setup_logging(level: str = "INFO", stream: Any = None, log_format: str = "auto") -> None:
+    """Log to ``stream`` (stderr) at ``level``; third-party chatter only at debug."""
+    stream = stream or sys.stderr
+    if log_format == "auto":
+        log_format = "text" if getattr(stream, "isatty", lambda: False)() else "json"
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter() if log_format == "text" else JsonFormatter())
     handler.addFilter(RedactingFilter())
+    if log_format == "text":
+        handler.addFilter(_not_a_step_line)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "socketio", "engineio", "aiohttp.access"):
+    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    for noisy in ("httpx", "httpcore", "socketio", "engineio", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(quiet)  # "Adding job tentatively", "Running job": debug only
 
 
 def log_result(result: RunResult) -> None:
