@@ -222,8 +222,8 @@ def _listen_problem(listen: str) -> str | None:
     host, port = parse_listen(listen)
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        return f"cannot resolve {host[:60]!r}: {exc.strerror}"
+    except (OSError, UnicodeError) as exc:  # a name with an empty label fails in the IDNA codec
+        return f"cannot resolve {host[:60]!r}: {getattr(exc, 'strerror', None) or exc}"
     for family, kind, proto, _, address in addresses:
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -232,6 +232,20 @@ def _listen_problem(listen: str) -> str | None:
             except OSError as exc:
                 return f"cannot listen on {address[0]} port {port}: {exc.strerror}"
     return None
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Report, JUnit and artifacts paths are opened before the runs, not found unwritable after them."""
+    from harness.oneshot import output_problem
+
+    outputs = [
+        ("--junit", getattr(args, "junit", None), False),
+        ("--report", getattr(args, "report", None), False),
+        ("--artifacts", args.artifacts, True),
+    ]
+    problems = [(flag, path, output_problem(Path(path), directory)) for flag, path, directory in outputs if path]
+    if any(problem for _, _, problem in problems):
+        raise UsageError(*(f"{flag} {path}: {problem}" for flag, path, problem in problems if problem))
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -286,16 +300,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.logs import setup_logging
-    from harness.oneshot import exit_code, output_problem, push_metrics, run_once, wait_healthy
+    from harness.oneshot import exit_code, push_metrics, run_once, wait_healthy
     from harness.reports import render_table, write_json, write_junit
     from harness.runtime import Runtime
 
     settings = _load(Path(args.config), args.region)
     plans = _plans(args, settings)
-    outputs = (("--junit", args.junit, False), ("--report", args.report, False), ("--artifacts", args.artifacts, True))
-    problems = [(flag, path, output_problem(Path(path), directory)) for flag, path, directory in outputs if path]
-    if any(problem for _, _, problem in problems):  # found before the runs, not after them
-        raise UsageError(*(f"{flag} {path}: {problem}" for flag, path, problem in problems if problem))
+    _check_outputs(args)
     setup_logging("DEBUG" if args.verbose else settings.runner.log_level, log_format=args.log_format)
     runtime = Runtime(settings, verbose=args.verbose, artifacts_dir=Path(args.artifacts) if args.artifacts else None)
     targets = sorted({p.target for p in plans}) or list(settings.targets)
@@ -338,6 +349,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = _listen_problem(listen)
     if problem:
         raise UsageError(f"{flag} {listen}: {problem}")
+    _check_outputs(args)
     setup_logging(settings.runner.log_level, log_format=args.log_format)
     runtime = Runtime(settings, artifacts_dir=Path(args.artifacts) if args.artifacts else None)
     service = Service(

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import logging
 import re
+import socket
+import sqlite3
 import sys
 from typing import NoReturn
 
@@ -83,6 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flag_problem(args: argparse.Namespace) -> str | None:
+    """What argparse cannot see: a host that does not resolve, a ledger file that cannot be opened."""
+    for spec in args.fault:
+        try:
+            Faults.parse(spec)
+        except UnknownFault as exc:
+            return f"--fault {spec}: {exc}"
+    try:
+        socket.getaddrinfo(args.host, None)
+    except (OSError, UnicodeError):
+        return f"--host {args.host[:60]}: not an address or a name that resolves"
+    if args.db:
+        try:
+            sqlite3.connect(args.db).close()  # creates the file the sandbox is about to create anyway
+        except sqlite3.Error as exc:
+            return f"--db {args.db}: {exc}"
+    return None
+
+
 def settings_from(args: argparse.Namespace) -> SandboxSettings:
     settings = SandboxSettings()
     for name, value in PROFILES[args.profile].items():
@@ -105,12 +126,10 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse already explained
         return exc.code if isinstance(exc.code, int) else 2
-    for spec in args.fault:
-        try:
-            Faults.parse(spec)
-        except UnknownFault as exc:
-            print(f"{PROG}: error: --fault {spec}: {exc}", file=sys.stderr)
-            return 2
+    problem = _flag_problem(args)
+    if problem:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -152,6 +152,7 @@ CASES = [
     env("MG_REGION", "BAD REGION"),
     env("MG_LISTEN", "garbage"),
     env("MG_LISTEN", "127.0.0.1:99999"),
+    Case("env-MG_LISTEN-not-local", ("serve", "--config", "{config}"), "MG_LISTEN", env={"MG_LISTEN": "192.0.2.1:1"}),
     env("MG_LOG_LEVEL", "verbose"),
     env("MG_SHUTDOWN_GRACE_SECONDS", "abc"),
     env("MG_MAX_CONCURRENT_RUNS", "0"),
@@ -180,7 +181,9 @@ CASES = [
     flag("serve", "--config", "{config}", "--listen", ":99999", place="--listen"),
     flag("serve", "--config", "{config}", "--listen", "192.0.2.1:9150", place="--listen 192.0.2.1:9150: cannot"),
     flag("serve", "--config", "{config}", "--listen", "127.0.0.1:{busy}", place="--listen 127.0.0.1:{busy}"),
+    flag("serve", "--config", "{config}", "--listen", "bad..name:9150", place="--listen bad..name:9150: cannot"),
     flag("serve", "--config", "{config}", "--max-start-offset", "-1", place="--max-start-offset"),
+    flag("serve", "--config", "{config}", "--artifacts", "/proc/x", place="--artifacts /proc/x"),
     flag("serve", "--config", "{config}", "--region", "BAD REGION", place="--region"),
     flag("serve", "--config", "{config}", "--scenario", "uptime", "--tag", "browser", place="nothing to schedule"),
     # -- list, check-config, the command itself -------------------------------------------------
@@ -197,6 +200,9 @@ CASES = [
     flag("sandbox", "--drain-seconds", "-1", place="--drain-seconds"),
     flag("sandbox", "--profile", "nosuch", place="--profile"),
     flag("sandbox", "--bogus", place="--bogus"),
+    flag("sandbox", "--host", "bad..name", place="--host bad..name"),
+    flag("sandbox", "--db", "/proc/x.db", place="--db /proc/x.db"),
+    flag("sandbox", "--db", "{tmp}", place="--db {tmp}"),
 ]
 
 
