@@ -24,6 +24,7 @@ __all__ = ["ConfigError", "load_settings", "validation_lines", "DEFAULT_CONFIG",
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "sandbox.yaml"
 CONFIG_MAX_BYTES = 1024 * 1024  # a real config is a few KiB; refuse a huge one before parsing it
 MAX_VALUES = 50_000  # values after YAML aliases are expanded (a "billion laughs" file is small)
+MAX_DEPTH = 32  # a config nests five or six levels; a parser or validator recursing 10,000 deep fails
 ENV_PREFIX = "MG_"
 
 _FRIENDLY = {
@@ -142,6 +143,8 @@ def _parse_yaml(path: Path, text: str) -> Any:
         return loader.get_single_data()
     except _DuplicateKey as exc:
         raise ConfigError([f"{path}: {exc}"]) from None
+    except RecursionError:  # PyYAML composes nested nodes recursively
+        raise ConfigError([f"{path}: nested too deeply: not a config"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -151,20 +154,21 @@ def _parse_yaml(path: Path, text: str) -> Any:
         loader.dispose()
 
 
-def _too_many_values(node: Any) -> bool:
-    """Counts values as validation would meet them (aliases expanded), stopping at the cap."""
-    pending, count = [node], 0
+def _shape_problem(node: Any) -> str | None:
+    """Counts values as validation would meet them (aliases expanded), stopping at the caps."""
+    pending, count = [(node, 0)], 0
     while pending:
         count += 1
         if count > MAX_VALUES:
-            return True
-        value = pending.pop()
+            return f"more than {MAX_VALUES} values (after YAML aliases): not a config"
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} levels deep: not a config"
         if isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
+            pending.extend((child, depth + 1) for child in (*value.keys(), *value.values()))
         elif isinstance(value, list):
-            pending.extend(value)
-    return False
+            pending.extend((child, depth + 1) for child in value)
+    return None
 
 
 def _secret_refs(node: Any, place: tuple[str, ...]) -> Iterable[tuple[str, SecretRef]]:
@@ -192,8 +196,9 @@ def load_settings(
     raw = _parse_yaml(path, _read_config(path))
     if not isinstance(raw, dict):
         raise ConfigError([f"{path}: the top level must be a mapping"])
-    if _too_many_values(raw):
-        raise ConfigError([f"{path}: more than {MAX_VALUES} values (after YAML aliases): not a config"])
+    problem = _shape_problem(raw)
+    if problem:
+        raise ConfigError([f"{path}: {problem}"])
 
     errors: list[str] = []
     runner_raw = raw.pop("runner", None) or {}

@@ -79,6 +79,8 @@ CASES = [
         text="targets:\n  p:\n    vault_url: x\n    vault_url: y\n",
     ),
     check(place="more than 50000 values", id="laughs", text=LAUGHS),
+    check(place="nested too deeply", id="deep", text="targets: " + "[" * 50_000 + "]" * 50_000 + "\n"),
+    check(place="nested more than 32 levels", id="deep-ish", text="targets: " + "[" * 100 + "]" * 100 + "\n"),
     check(place="YAML syntax error", id="python-tag", text="targets: !!python/object/apply:os.system [id]\n"),
     check(("colour", "red"), place="colour: unknown key", id="top-unknown"),
     # -- runner: -------------------------------------------------------------------------------
