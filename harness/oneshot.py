@@ -16,7 +16,7 @@ from harness.runtime import Runtime
 from probes import health
 from probes.context import ProbeContext
 
-__all__ = ["run_once", "wait_healthy", "push_metrics", "exit_code", "output_problem"]
+__all__ = ["PUSH_JOB", "run_once", "wait_healthy", "push_metrics", "exit_code", "output_problem"]
 
 
 async def _run_with_retries(runtime: Runtime, plan: ScenarioPlan, retries: int) -> RunResult:
@@ -84,10 +84,15 @@ def output_problem(path: Path, directory: bool = False) -> str | None:
     return None
 
 
+PUSH_JOB = "mystery-guest-ci"
+"""The ``job`` of pushed groups: not the scheduled runners' job, so journey and SLO rules
+(which leave this job out) never take a CI run, or a stale CI group, for a probe region."""
+
+
 def push_metrics(runtime: Runtime, gateway: str, targets: list[str]) -> None:
     """Push this run's metrics, grouped by job and target (``multi`` when several targets ran)."""
     grouping = {"target": targets[0] if len(targets) == 1 else "multi", "region": runtime.settings.runner.region}
-    push_to_gateway(gateway, job="mystery-guest", grouping_key=grouping, registry=runtime.metrics.registry, timeout=10)
+    push_to_gateway(gateway, job=PUSH_JOB, grouping_key=grouping, registry=runtime.metrics.registry, timeout=10)
 
 
 def exit_code(results: list[RunResult], allow_empty: bool) -> int:

@@ -35,6 +35,8 @@ class PrometheusSettings:
     target: str = "production"
     """The ``target`` label given to the services' series (the runners label their own)."""
     alertmanager: str | None = None
+    pushgateway: str | None = None
+    """host:port of the Pushgateway that CI runs push to (scraped with honor_labels)."""
     rule_files: tuple[str, ...] = ("rules/*.yml",)
     scrape_interval: str = "15s"
     evaluation_interval: str = "15s"
@@ -63,6 +65,10 @@ def render_prometheus_config(settings: PrometheusSettings) -> str:
                     for service, address in settings.services.items()
                 ],
             }
+        )
+    if settings.pushgateway:
+        scrape_configs.append(
+            {"job_name": "pushgateway", "honor_labels": True, "static_configs": [{"targets": [settings.pushgateway]}]}
         )
     document: dict[str, Any] = {
         "global": {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 __all__ = [
+    "CI_PUSH_JOB",
+    "SCHEDULED",
     "JOURNEY_INFO",
     "PER_SCENARIO",
     "join_journey",
@@ -13,6 +15,12 @@ __all__ = [
     "spike",
 ]
 
+CI_PUSH_JOB = "mystery-guest-ci"
+"""The ``job`` of groups that ``run --push-gateway`` pushes (scraped with honor_labels)."""
+SCHEDULED = f'job!="{CI_PUSH_JOB}"'
+"""Matcher that keeps the scheduled runners' series only: a CI run is no probe region, and a
+pushed group stays on the Pushgateway until deleted, so rules that count regions or judge a
+journey's error budget must not read it."""
 JOURNEY_INFO = "synthetic:scenario_journey:info"
 PER_SCENARIO = "scenario, target, region"
 

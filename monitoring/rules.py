@@ -21,8 +21,10 @@ from monitoring.durations import parse_duration, scale_duration
 from monitoring.journeys import JOURNEYS, Journey
 from monitoring.model import Alert, Group, Record, RuleFile
 from monitoring.promql import (
+    CI_PUSH_JOB,
     JOURNEY_INFO,
     PER_SCENARIO,
+    SCHEDULED,
     join_journey,
     new_or_increased,
     spike,
@@ -58,6 +60,8 @@ class RuleSettings:
     for_overrides: Mapping[str, str] = field(default_factory=dict)
     """Alert name -> ``for:`` duration, taken as is (not scaled)."""
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
+    ci_push_max_age_seconds: int = 86400
+    """A CI group on the Pushgateway older than this is stale (post-deploy gates run daily at least)."""
 
     def for_duration(self, alert: Alert) -> str:
         """The ``for:`` this alert is rendered with."""
@@ -87,24 +91,24 @@ def journey_records() -> Group:
     # runner started has no last success: then count its failed runs instead.
     scenario_failing = Record(
         "synthetic:scenario_failing:bool",
-        f"(max by ({PER_SCENARIO}) (synthetic_scenario_success) == bool 0)\n"
+        f"(max by ({PER_SCENARIO}) (synthetic_scenario_success{{{SCHEDULED}}}) == bool 0)\n"
         f"* on ({PER_SCENARIO})\n"
         f"(\n"
         f"  (\n"
-        f"    max by ({PER_SCENARIO}) (synthetic_scenario_last_run_timestamp_seconds)\n"
-        f"    - max by ({PER_SCENARIO}) (synthetic_scenario_last_success_timestamp_seconds > 0)\n"
-        f"    >= bool 1.5 * max by ({PER_SCENARIO}) (synthetic_scenario_interval_seconds)\n"
+        f"    max by ({PER_SCENARIO}) (synthetic_scenario_last_run_timestamp_seconds{{{SCHEDULED}}})\n"
+        f"    - max by ({PER_SCENARIO}) (synthetic_scenario_last_success_timestamp_seconds{{{SCHEDULED}}} > 0)\n"
+        f"    >= bool 1.5 * max by ({PER_SCENARIO}) (synthetic_scenario_interval_seconds{{{SCHEDULED}}})\n"
         f"  )\n"
         f"  or on ({PER_SCENARIO})\n"
         f"  (\n"
         f"    sum by ({PER_SCENARIO}) "
-        f'(synthetic_scenario_runs_total{{result=~"failure|timeout"}}) >= bool 2\n'
+        f'(synthetic_scenario_runs_total{{{SCHEDULED}, result=~"failure|timeout"}}) >= bool 2\n'
         f"  )\n"
         f")",
     )
     region_up = Record(
         "synthetic:journey_region_up:bool",
-        f"min by (journey, target, region) (\n  {join_journey('synthetic_scenario_success')}\n)",
+        f"min by (journey, target, region) (\n  {join_journey(f'synthetic_scenario_success{{{SCHEDULED}}}')}\n)",
     )
     region_failing = Record(
         "synthetic:journey_region_failing:bool",
@@ -218,7 +222,7 @@ def journey_alerts(settings: RuleSettings) -> Group:
                 expr=(
                     "count by (scenario, currency, target) (\n"
                     "  max by (scenario, currency, target, region) "
-                    f'(synthetic_currency_success{{scenario="{scenario}"}}) == 0\n'
+                    f'(synthetic_currency_success{{{SCHEDULED}, scenario="{scenario}"}}) == 0\n'
                     f") >= {settings.quorum}"
                 ),
                 severity="warning",
@@ -319,9 +323,9 @@ def runner_alerts(settings: RuleSettings) -> Group:
         Alert(
             name="RunnerAbsent",
             expr=(
-                "max by (region) (max_over_time(synthetic_runner_info[1h]))\n"
+                f"max by (region) (max_over_time(synthetic_runner_info{{{SCHEDULED}}}[1h]))\n"
                 "unless\n"
-                "max by (region) (synthetic_runner_info)"
+                f"max by (region) (synthetic_runner_info{{{SCHEDULED}}})"
             ),
             severity="warning",
             layer="runner",
@@ -350,8 +354,8 @@ def runner_alerts(settings: RuleSettings) -> Group:
             name="ScenarioStale",
             expr=(
                 f"time() - max by ({PER_SCENARIO}) "
-                "(synthetic_scenario_last_run_timestamp_seconds)\n"
-                f"> 3 * max by ({PER_SCENARIO}) (synthetic_scenario_interval_seconds)"
+                f"(synthetic_scenario_last_run_timestamp_seconds{{{SCHEDULED}}})\n"
+                f"> 3 * max by ({PER_SCENARIO}) (synthetic_scenario_interval_seconds{{{SCHEDULED}}})"
             ),
             severity="warning",
             layer="runner",
@@ -413,6 +417,23 @@ def runner_alerts(settings: RuleSettings) -> Group:
                 "rewards and level-up go unwatched. Top the synthetic accounts up."
             ),
         ),
+        Alert(
+            name="PushGroupStale",
+            expr=f'time() - max by (target, region) (push_time_seconds{{job="{CI_PUSH_JOB}"}}) > {settings.ci_push_max_age_seconds}',
+            severity="warning",
+            layer="runner",
+            for_="10m",
+            labels={"team": "sre"},
+            summary=(
+                "The CI push group of {{ $labels.target }} from {{ $labels.region }} is "
+                "{{ $value | humanizeDuration }} old: delete it"
+            ),
+            description=(
+                "The Pushgateway keeps a pushed group until it is deleted. No rule reads it as a "
+                "probe region, but its old results still show on dashboards that do not filter "
+                "on job: delete it, or make the pipeline's last step delete it."
+            ),
+        ),
     )
     return Group("mystery-guest-runner-alerts", rules)
 
@@ -438,9 +459,9 @@ def health_alerts(settings: RuleSettings) -> Group:
             # the service itself still answers, and its other features may work.
             expr=(
                 "count by (service, target) (\n"
-                "  (max by (service, target, region) (synthetic_service_up) == 0)\n"
+                f"  (max by (service, target, region) (synthetic_service_up{{{SCHEDULED}}}) == 0)\n"
                 "  unless on (service, target, region)\n"
-                "  (min by (service, target, region) (synthetic_dependency_up) == 0)\n"
+                f"  (min by (service, target, region) (synthetic_dependency_up{{{SCHEDULED}}}) == 0)\n"
                 f") >= {settings.quorum}"
             ),
             severity="page",
@@ -458,7 +479,7 @@ def health_alerts(settings: RuleSettings) -> Group:
             name="DependencyDown",
             expr=(
                 "count by (service, dependency, target) (\n"
-                "  max by (service, dependency, target, region) (synthetic_dependency_up) == 0\n"
+                f"  max by (service, dependency, target, region) (synthetic_dependency_up{{{SCHEDULED}}}) == 0\n"
                 f") >= {settings.quorum}"
             ),
             severity="page",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["PLATFORM_SERIES", "PROMETHEUS_SERIES", "RUNNER_SERIES", "Series", "exported_names"]
+__all__ = ["PLATFORM_SERIES", "PROMETHEUS_SERIES", "PUSHGATEWAY_SERIES", "RUNNER_SERIES", "Series", "exported_names"]
 
 _SCENARIO = ("scenario", "target", "region")
 
@@ -62,11 +62,14 @@ PROMETHEUS_SERIES: tuple[Series, ...] = (
 )
 """Written by Prometheus itself for every scrape target."""
 
+PUSHGATEWAY_SERIES: tuple[Series, ...] = (Series("push_time_seconds", "gauge", ("job", "target", "region")),)
+"""Written by the Pushgateway for every pushed group (labelled with the group's key)."""
+
 
 def exported_names() -> set[str]:
     """Every series name a query may read, with a histogram's _bucket, _sum and _count."""
     names: set[str] = set()
-    for series in (*RUNNER_SERIES, *PLATFORM_SERIES, *PROMETHEUS_SERIES):
+    for series in (*RUNNER_SERIES, *PLATFORM_SERIES, *PROMETHEUS_SERIES, *PUSHGATEWAY_SERIES):
         if series.kind == "histogram":
             names.update(f"{series.name}{suffix}" for suffix in ("_bucket", "_sum", "_count"))
         else:

@@ -14,13 +14,13 @@ from decimal import Decimal
 
 from monitoring.journeys import JOURNEYS, Journey
 from monitoring.model import Alert, Group, Record, Severity
-from monitoring.promql import join_journey, number
+from monitoring.promql import SCHEDULED, join_journey, number
 
 __all__ = ["FAST_BURNS", "SLOW_BURNS", "WINDOWS", "BurnWindow", "slo_alerts", "slo_records"]
 
 WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-_COUNTED = 'result=~"success|failure|timeout"'
-_FAILED = 'result=~"failure|timeout"'
+_COUNTED = f'{SCHEDULED}, result=~"success|failure|timeout"'
+_FAILED = f'{SCHEDULED}, result=~"failure|timeout"'
 
 
 @dataclass(frozen=True)

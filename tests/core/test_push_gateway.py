@@ -73,9 +73,9 @@ def test_run_pushes_its_metrics_grouped_by_job_and_target(
     ]
     assert len(runs) == 1
     assert runs[0].value == 1
-    assert runs[0].labels["job"] == "mystery-guest"
+    assert runs[0].labels["job"] == "mystery-guest-ci"
     assert runs[0].labels["target"] == "fake" and runs[0].labels["region"] == "test"
     # the README's way of deleting a stale group works
-    deleted = httpx.delete(f"{pushgateway}/metrics/job/mystery-guest/target/fake/region/test", timeout=5)
+    deleted = httpx.delete(f"{pushgateway}/metrics/job/mystery-guest-ci/target/fake/region/test", timeout=5)
     assert deleted.status_code == 202
     assert "synthetic_scenario_runs_total" not in httpx.get(f"{pushgateway}/metrics", timeout=5).text

@@ -30,3 +30,12 @@ def test_runner_exports_every_series_the_rules_read_with_its_labels() -> None:
 
 def test_the_catalog_knows_every_series_the_runner_exports() -> None:
     assert set(_exported()) == {series.name for series in RUNNER_SERIES}
+
+
+def test_the_rules_leave_out_the_job_the_runner_pushes_as() -> None:
+    """A CI run pushed to the Pushgateway must never count as a probe region (see promql.SCHEDULED)."""
+    from harness.oneshot import PUSH_JOB
+    from monitoring.promql import CI_PUSH_JOB, SCHEDULED
+
+    assert PUSH_JOB == CI_PUSH_JOB
+    assert f'job!="{PUSH_JOB}"' == SCHEDULED
