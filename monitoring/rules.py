@@ -419,7 +419,10 @@ def runner_alerts(settings: RuleSettings) -> Group:
         ),
         Alert(
             name="PushGroupStale",
-            expr=f'time() - max by (target, region) (push_time_seconds{{job="{CI_PUSH_JOB}"}}) > {settings.ci_push_max_age_seconds}',
+            expr=(
+                f'time() - max by (target, region) (push_time_seconds{{job="{CI_PUSH_JOB}"}})'
+                f" > {settings.ci_push_max_age_seconds}"
+            ),
             severity="warning",
             layer="runner",
             for_="10m",
