@@ -241,6 +241,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     outputs = [
         ("--junit", getattr(args, "junit", None), False),
         ("--report", getattr(args, "report", None), False),
+        ("--summary", getattr(args, "summary", None), False),
         ("--artifacts", args.artifacts, True),
     ]
     problems = [(flag, path, output_problem(Path(path), directory)) for flag, path, directory in outputs if path]
@@ -303,6 +304,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.oneshot import exit_code, push_metrics, run_once, wait_healthy
     from harness.reports import render_table, write_json, write_junit
     from harness.runtime import Runtime
+    from harness.summary import write_summary
 
     settings = _load(Path(args.config), args.region)
     plans = _plans(args, settings)
@@ -315,9 +317,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if failing:
             print(f"error: services not healthy after {args.wait_healthy:g} s: " + "; ".join(failing), file=sys.stderr)
             return 1
-    results = asyncio.run(run_once(runtime, plans, retries=args.retries))
+    results = asyncio.run(run_once(runtime, plans, retries=args.retries, retry_delay=args.retry_delay))
     print(render_table(results))
-    for flag, path, write in (("--junit", args.junit, write_junit), ("--report", args.report, write_json)):
+    for flag, path, write in (
+        ("--junit", args.junit, write_junit),
+        ("--report", args.report, write_json),
+        ("--summary", args.summary, write_summary),
+    ):
         if path:
             try:
                 write(results, Path(path))
@@ -406,6 +412,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--junit", help="write JUnit XML here")
     run.add_argument("--report", help="write a JSON report here")
     run.add_argument("--retries", type=_count, default=0, help="retry a failed run N times (reported as flaky)")
+    run.add_argument(
+        "--retry-delay",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait before the first retry, doubling for each next one (default 0)",
+    )
+    run.add_argument(
+        "--summary",
+        metavar="PATH",
+        help='append a Markdown summary here (e.g. "$GITHUB_STEP_SUMMARY"); links from the CI variables',
+    )
     run.add_argument("--allow-empty", action="store_true", help="exit 0 when nothing ran")
     run.add_argument("--wait-healthy", type=_seconds, metavar="SECONDS", help="first wait for every /health")
     run.add_argument("--push-gateway", type=_http_url, metavar="URL", help="push this run's metrics to a Pushgateway")

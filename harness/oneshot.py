@@ -11,35 +11,45 @@ from prometheus_client import push_to_gateway
 
 from harness.discovery import ScenarioPlan
 from harness.execute import execute
-from harness.results import Outcome, RunResult
+from harness.results import Attempt, Outcome, RunResult
 from harness.runtime import Runtime
 from probes import health
 from probes.context import ProbeContext
 
-__all__ = ["PUSH_JOB", "run_once", "wait_healthy", "push_metrics", "exit_code", "output_problem"]
+__all__ = ["PUSH_JOB", "retry_delay_seconds", "run_once", "wait_healthy", "push_metrics", "exit_code", "output_problem"]
 
 
-async def _run_with_retries(runtime: Runtime, plan: ScenarioPlan, retries: int) -> RunResult:
-    result = await execute(runtime, plan)
-    attempts = 1
-    while result.outcome in (Outcome.FAILURE, Outcome.TIMEOUT) and attempts <= retries:
-        attempts += 1
+def retry_delay_seconds(first: float, retry: int) -> float:
+    """Wait before retry ``retry`` (1, 2, ...): ``first``, then doubling, so a platform that is
+    rolling out gets room to settle while a one-off blip is retried soon."""
+    return first * float(2 ** (retry - 1))
+
+
+async def _run_with_retries(
+    runtime: Runtime, plan: ScenarioPlan, slots: asyncio.Semaphore, retries: int, retry_delay: float
+) -> RunResult:
+    """Run, and retry a failure or timeout; the wait between attempts holds no run slot."""
+    async with slots:
         result = await execute(runtime, plan)
-        if result.passed:
-            result.flaky = True  # a retried pass is reported, never hidden
-    result.attempts = attempts
+    earlier: list[Attempt] = []
+    while result.outcome in (Outcome.FAILURE, Outcome.TIMEOUT) and len(earlier) < retries:
+        earlier.append(result.as_attempt())
+        await asyncio.sleep(retry_delay_seconds(retry_delay, len(earlier)))
+        async with slots:
+            result = await execute(runtime, plan)
+    result.flaky = result.passed and bool(earlier)  # a retried pass is reported, never hidden
+    result.attempts = len(earlier) + 1
+    result.earlier_attempts = earlier
     return result
 
 
-async def run_once(runtime: Runtime, plans: list[ScenarioPlan], retries: int = 0) -> list[RunResult]:
+async def run_once(
+    runtime: Runtime, plans: list[ScenarioPlan], retries: int = 0, retry_delay: float = 0.0
+) -> list[RunResult]:
     slots = asyncio.Semaphore(runtime.settings.runner.max_concurrent_runs)
 
-    async def one(plan: ScenarioPlan) -> RunResult:
-        async with slots:
-            return await _run_with_retries(runtime, plan, retries)
-
     try:
-        return list(await asyncio.gather(*(one(p) for p in plans)))
+        return list(await asyncio.gather(*(_run_with_retries(runtime, p, slots, retries, retry_delay) for p in plans)))
     finally:
         await runtime.aclose()
 

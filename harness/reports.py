@@ -3,6 +3,12 @@
 JUnit: one ``testsuite`` (``mystery-guest``), one ``testcase`` per scenario and target
 (``classname`` = target, ``name`` = scenario); a failure's message names the failing step
 and reason; skipped runs are ``<skipped>``; flaky passes carry a ``flaky`` property.
+
+A retried run keeps every attempt, as Maven Surefire writes reruns: a flaky pass gets a
+``<flakyFailure>`` (``<flakyError>`` for a timeout) per failed attempt, a run that failed
+every time a ``<rerunFailure>`` (``<rerunError>``) per earlier attempt; and since not every
+CI reader shows those, each attempt is also a line of the case's ``<system-out>`` and of its
+failure text.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ def render_table(results: Sequence[RunResult]) -> str:
     return redact("\n".join(lines))
 
 
-def write_junit(results: Sequence[RunResult], path: Path) -> None:
+def write_junit(results: Sequence[RunResult], path: Path, now: float | None = None) -> None:
+    """Write the JUnit XML; ``now`` (unix time) fixes the timestamp, as the committed examples need."""
     failures = sum(r.outcome in (Outcome.FAILURE, Outcome.ABORTED) for r in results)
     errors = sum(r.outcome is Outcome.TIMEOUT for r in results)
     skipped = sum(r.outcome is Outcome.SKIPPED for r in results)
@@ -51,7 +58,7 @@ def write_junit(results: Sequence[RunResult], path: Path) -> None:
             "errors": str(errors),
             "skipped": str(skipped),
             "time": f"{sum(r.duration_seconds for r in results):.3f}",
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)),
         },
     )
     for r in results:
@@ -79,7 +86,9 @@ def write_junit(results: Sequence[RunResult], path: Path) -> None:
             node.text = redact(_steps_text(r))
         elif r.outcome is Outcome.SKIPPED:
             ET.SubElement(case, "skipped", {"message": redact(r.message)})
+        _add_attempts(case, r)
     path.parent.mkdir(parents=True, exist_ok=True)
+    ET.indent(suite)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
@@ -88,12 +97,36 @@ def _steps_text(r: RunResult) -> str:
     for s in r.steps:
         state = "ok" if s.success else f"FAILED {s.reason}: {s.message}"
         lines.append(f"  {s.name}: {s.duration_seconds:.3f}s {state}")
+    if r.earlier_attempts:
+        lines.append(_attempts_text(r))
     return "\n".join(lines)
 
 
-def write_json(results: Sequence[RunResult], path: Path) -> None:
+def _attempts_text(r: RunResult) -> str:
+    """Every attempt, one line each, oldest first."""
+    attempts = [*r.earlier_attempts, r.as_attempt()]
+    return "\n".join(
+        f"attempt {number} of {len(attempts)}: {attempt.describe()}" for number, attempt in enumerate(attempts, start=1)
+    )
+
+
+def _add_attempts(case: ET.Element, r: RunResult) -> None:
+    """Surefire's rerun elements for the earlier attempts, and every attempt in system-out."""
+    if not r.earlier_attempts:
+        return
+    kind = "flaky" if r.passed else "rerun"
+    for attempt in r.earlier_attempts:
+        element = f"{kind}Error" if attempt.outcome is Outcome.TIMEOUT else f"{kind}Failure"
+        node = ET.SubElement(
+            case, element, {"message": redact(attempt.describe()), "type": attempt.reason or str(attempt.outcome)}
+        )
+        ET.SubElement(node, "stackTrace").text = redact(attempt.describe())
+    ET.SubElement(case, "system-out").text = redact(_attempts_text(r))
+
+
+def write_json(results: Sequence[RunResult], path: Path, now: float | None = None) -> None:
     report = {
-        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
         "passed": all(r.passed for r in results) and bool(results),
         "results": [r.to_dict() for r in results],
     }

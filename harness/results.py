@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Outcome", "StepRecord", "RunResult"]
+__all__ = ["Attempt", "Outcome", "StepRecord", "RunResult"]
 
 
 class Outcome(StrEnum):
@@ -27,6 +27,28 @@ class StepRecord:
 
 
 @dataclass
+class Attempt:
+    """An earlier, failed attempt of a retried run: kept, so a flaky pass still shows what failed."""
+
+    run_id: str
+    trace_id: str
+    outcome: Outcome
+    duration_seconds: float
+    failed_step: str | None
+    reason: str | None
+    message: str
+    artifacts_dir: str | None = None
+
+    def describe(self, with_artifacts: bool = True) -> str:
+        """One line for JUnit text and summaries: outcome, step, reason, message, ids."""
+        if self.outcome is Outcome.SUCCESS:
+            return f"success (run {self.run_id}, trace {self.trace_id})"
+        where = f" at step '{self.failed_step}'" if self.failed_step else ""
+        line = f"{self.outcome}{where}: {self.reason}: {self.message} (run {self.run_id}, trace {self.trace_id})"
+        return line + (f" artifacts: {self.artifacts_dir}" if self.artifacts_dir and with_artifacts else "")
+
+
+@dataclass
 class RunResult:
     scenario: str
     target: str
@@ -44,10 +66,24 @@ class RunResult:
     flaky: bool = False
     artifacts_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    earlier_attempts: list[Attempt] = field(default_factory=list)
+    """Every failed attempt before this one, oldest first (``--retries``)."""
 
     @property
     def passed(self) -> bool:
         return self.outcome is Outcome.SUCCESS
+
+    def as_attempt(self) -> Attempt:
+        return Attempt(
+            self.run_id,
+            self.trace_id,
+            self.outcome,
+            self.duration_seconds,
+            self.failed_step,
+            self.reason,
+            self.message,
+            self.artifacts_dir,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

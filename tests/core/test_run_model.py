@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from config.loader import load_settings
 from harness.discovery import ScenarioPlan, options_for
 from harness.execute import execute
-from harness.oneshot import run_once
+from harness.oneshot import retry_delay_seconds, run_once
 from harness.results import Outcome
 from harness.runtime import Runtime
 from harness.scenario import Scenario
@@ -71,3 +72,20 @@ async def test_retried_pass_is_flaky_not_hidden(runtime: Runtime) -> None:
 
     results = await run_once(runtime, [plan_for(runtime, FailsOnce)], retries=1)
     assert results[0].passed and results[0].flaky and results[0].attempts == 2
+    (first,) = results[0].earlier_attempts  # what failed is kept, not thrown away
+    assert (first.outcome, first.failed_step, first.reason) == (Outcome.FAILURE, "maybe", "error")
+    assert "first time" in first.message and first.run_id != results[0].run_id
+    report = results[0].to_dict()
+    assert report["earlier_attempts"][0]["failed_step"] == "maybe" and report["flaky"] is True
+
+
+@pytest.mark.parametrize(("first", "retry", "seconds"), [(5.0, 1, 5.0), (5.0, 2, 10.0), (5.0, 3, 20.0), (0.0, 4, 0.0)])
+def test_retry_delay_doubles(first: float, retry: int, seconds: float) -> None:
+    assert retry_delay_seconds(first, retry) == seconds
+
+
+async def test_retries_wait_with_backoff_and_keep_every_attempt(runtime: Runtime) -> None:
+    started = time.monotonic()
+    results = await run_once(runtime, [plan_for(runtime, s.Crasher)], retries=2, retry_delay=0.2)
+    assert time.monotonic() - started >= 0.2 + 0.4  # 0.2 s before the first retry, 0.4 s before the second
+    assert results[0].attempts == 3 and len(results[0].earlier_attempts) == 2 and not results[0].flaky
