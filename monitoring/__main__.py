@@ -1,6 +1,6 @@
 """Regenerate every generated monitoring file, or check that the committed ones are current.
 
-python -m monitoring            # write rules, alertmanager.yml and the dashboard
+python -m monitoring            # write rules, alertmanager.yml, the dashboard, the agents' configs
 python -m monitoring --check    # exit 1, naming the stale files, if any differ
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from monitoring.alertmanager import ALERTMANAGER_FILE, render_alertmanager
 from monitoring.dashboard import DASHBOARD_FILE, render_dashboard
+from monitoring.prometheus_config import agent_files
 from monitoring.rules import RULES_DIR, render_rule_files
 
 __all__ = ["generated_files", "main"]
@@ -23,6 +24,7 @@ def generated_files() -> dict[Path, str]:
     files = {RULES_DIR / name: text for name, text in render_rule_files().items()}
     files[ALERTMANAGER_FILE] = render_alertmanager()
     files[DASHBOARD_FILE] = render_dashboard()
+    files.update(agent_files())
     return files
 
 

@@ -52,8 +52,14 @@ def inhibit_rules() -> list[dict[str, Any]]:
     """Cause silences symptom; each rule says which labels must be equal."""
     rules: list[dict[str, Any]] = [
         {
-            "source_matchers": ['alertname=~"RunnerDown|RunnerAbsent"'],
+            "source_matchers": ['alertname=~"RunnerDown|RunnerAbsent|RegionSilent"'],
             "target_matchers": ['layer="synthetic"'],
+            "equal": ["region"],
+        },
+        {
+            # Nothing arrives from a silent region, so its runners look gone too.
+            "source_matchers": ['alertname="RegionSilent"'],
+            "target_matchers": ['alertname=~"RunnerDown|RunnerAbsent"'],
             "equal": ["region"],
         },
         {

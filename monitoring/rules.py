@@ -20,6 +20,7 @@ from typing import Any
 from monitoring.durations import parse_duration, scale_duration
 from monitoring.journeys import JOURNEYS, Journey
 from monitoring.model import Alert, Group, Record, RuleFile
+from monitoring.prometheus_config import AGENT_JOB
 from monitoring.promql import (
     CI_PUSH_JOB,
     JOURNEY_INFO,
@@ -62,6 +63,9 @@ class RuleSettings:
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
     ci_push_max_age_seconds: int = 86400
     """A CI group on the Pushgateway older than this is stale (post-deploy gates run daily at least)."""
+    region_silent_after: str = "2m"
+    """A pushing region that sent nothing for this long is silent: several scrape intervals
+    and remote-write batches (5 s), so that one slow batch does not count."""
 
     def for_duration(self, alert: Alert) -> str:
         """The ``for:`` this alert is rendered with."""
@@ -438,7 +442,33 @@ def runner_alerts(settings: RuleSettings) -> Group:
             ),
         ),
     )
-    return Group("mystery-guest-runner-alerts", rules)
+    return Group("mystery-guest-runner-alerts", (*rules, region_silent(settings)))
+
+
+def region_silent(settings: RuleSettings) -> Alert:
+    """A region whose agent stopped pushing. Nothing of it arrives any more, not even an ``up``
+    of 0 (that lives in the agent), so only the absence of its heartbeat tells."""
+    heartbeat = f'up{{job="{AGENT_JOB}"}}'
+    silent_after = settings.region_silent_after
+    parse_duration(silent_after)
+    return Alert(
+        name="RegionSilent",
+        expr=(
+            f"group by (region) (present_over_time({heartbeat}[1d]))\n"
+            "unless on (region)\n"
+            f"group by (region) (present_over_time({heartbeat}[{silent_after}]))"
+        ),
+        severity="warning",
+        layer="runner",
+        for_="1m",
+        labels={"team": "sre"},
+        summary=f"Nothing has arrived from {{{{ $labels.region }}}} for over {silent_after}",
+        description=(
+            "The Prometheus agent of {{ $labels.region }} pushed within the last day but not "
+            f"for {silent_after}: no journey is watched from there, and its alerts are "
+            "silenced. The runners may be fine; the agent or its path to this server is not."
+        ),
+    )
 
 
 # --- the services' /health and /liveness, probed from outside --------------------------

@@ -84,6 +84,18 @@ _ALERTS = [
         region="us-east-1",
         target="production",
     ),
+    # a region gone silent (its agent stopped pushing): its runner looks absent, its journeys
+    # fail from there; all of it is the silence, said once
+    _alert("RegionSilent", "warning", layer="runner", region="ap-southeast-1"),
+    _alert("RunnerAbsent", "warning", layer="runner", region="ap-southeast-1"),
+    _alert(
+        "JourneyFailingSingleRegion",
+        "warning",
+        layer="synthetic",
+        journey="bets",
+        region="ap-southeast-1",
+        target="production",
+    ),
     # Vault down on staging: staging's deposits and Vault's own dependency are symptoms;
     # a guardrail breach never is, and production is another target
     _alert("ServiceDown", "page", layer="health", service="vault", target="staging"),
@@ -104,10 +116,12 @@ def _key(labels: Labels) -> tuple[str, ...]:
     )
 
 
-_CAUSES = {"RunnerDown", "ServiceDown", "DependencyDown"}
+_CAUSES = {"RunnerDown", "RegionSilent", "ServiceDown", "DependencyDown"}
 _INHIBITED = {
     ("JourneyFailingMultiRegion", "rewards", "", "production", ""),
     ("JourneyFailingSingleRegion", "bets", "eu-west-1", "production", ""),
+    ("RunnerAbsent", "", "ap-southeast-1", "", ""),
+    ("JourneyFailingSingleRegion", "bets", "ap-southeast-1", "production", ""),
     ("JourneyFailingMultiRegion", "deposits", "", "staging", ""),
     ("DependencyDown", "", "", "staging", "database"),
 }
@@ -145,5 +159,6 @@ def test_only_uninhibited_alerts_reach_the_receivers(alertmanager: str, webhook:
     assert all(labels["severity"] == "warning" for labels in webhook.delivered("/chat"))
     assert {labels["alertname"] for labels in webhook.delivered("/chat")} == {
         "RunnerDown",
+        "RegionSilent",
         "JourneyFailingSingleRegion",
     }

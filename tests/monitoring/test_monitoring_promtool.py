@@ -11,7 +11,15 @@ import pytest
 import yaml
 
 from monitoring.model import Record
-from monitoring.prometheus_config import RUNNER_JOB, PrometheusSettings, render_prometheus_config
+from monitoring.prometheus_config import (
+    AGENT_JOB,
+    RUNNER_JOB,
+    AgentSettings,
+    PrometheusSettings,
+    agent_files,
+    render_agent_config,
+    render_prometheus_config,
+)
 from monitoring.rules import RULES_DIR, RuleSettings, alert_names, rule_files, write_rule_files
 
 PROMETHEUS_DIR = RULES_DIR.parent
@@ -120,3 +128,33 @@ def test_the_shipped_config_scrapes_runners_as_the_runner_alerts_expect() -> Non
     assert runners["honor_labels"] is True, "the runners' own region and target labels must win"
     assert all("region" in c["labels"] for c in runners["static_configs"])
     assert document["rule_files"] == ["rules/*.yml"]
+
+
+@pytest.mark.parametrize("path", sorted(agent_files()), ids=lambda p: p.name)
+def test_shipped_agent_configs_push_their_region_and_its_heartbeat(promtool: str, path: Path) -> None:
+    """Each region's agent: valid, scrapes the runners and itself, labels what it pushes with its region."""
+    result = _run(promtool, "check", "config", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert document["global"]["external_labels"] == {"region": path.stem}
+    jobs = {job["job_name"]: job for job in document["scrape_configs"]}
+    assert set(jobs) == {RUNNER_JOB, AGENT_JOB}
+    assert jobs[RUNNER_JOB]["honor_labels"] is True, "the runners' own region and target labels must win"
+    (remote_write,) = document["remote_write"]
+    assert remote_write["url"].endswith("/api/v1/write")
+    assert "rule_files" not in document and "alerting" not in document, "an agent evaluates nothing"
+
+
+def test_a_central_config_without_runners_has_no_runner_job(promtool: str, tmp_path: Path) -> None:
+    """Where every region pushes, the central server scrapes no runner: their series arrive."""
+    write_rule_files(tmp_path / "rules")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(render_prometheus_config(PrometheusSettings(runners={})), encoding="utf-8")
+    result = _run(promtool, "check", "config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert yaml.safe_load(config.read_text(encoding="utf-8"))["scrape_configs"] == []
+
+
+def test_a_bad_agent_interval_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a Prometheus duration: '15 s'"):
+        render_agent_config(AgentSettings("eu-west-1", "http://central/api/v1/write", scrape_interval="15 s"))
