@@ -21,6 +21,15 @@ budget gone (``slo_test.yml`` covers them with promtool).
    guardrails, so ``GuardrailBreached`` pages from one region, at once, with no quorum.
 
 The time from fault on to the page is printed and recorded in ``bench/TIME_TO_ALERT.md``.
+
+The fleet as deployed, where regions push (``fleet``): each region has its own sandbox (a
+fault hits every account alike, so a region's own view of the platform needs its own
+platform), its runner, and a Prometheus agent (``--enable-feature=agent``, the config of
+``monitoring.prometheus_config.render_agent_config``) that scrapes the runner and itself and
+remote-writes to one central Prometheus (``--web.enable-remote-write-receiver``), which scrapes
+nothing and evaluates the shipped rules. Time runs ``FLEET_SPEED`` times faster. The
+``rates_stale`` fault from one region warns, from both it pages, the page resolves when the
+fault clears, and a stopped agent makes its region silent (``RegionSilent``).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -46,7 +55,12 @@ import yaml
 from harness.discovery import discover
 from monitoring.alertmanager import AlertmanagerSettings, write_alertmanager
 from monitoring.durations import scale_duration
-from monitoring.prometheus_config import PrometheusSettings, render_prometheus_config
+from monitoring.prometheus_config import (
+    AgentSettings,
+    PrometheusSettings,
+    render_agent_config,
+    render_prometheus_config,
+)
 from monitoring.rules import RuleSettings, all_alerts, write_rule_files
 from sandbox.testing import REPO_ROOT, SECRETS_DIR, SandboxHandle, running_sandbox
 from tests.monitoring.monitoring_servers import Webhook, running
@@ -57,37 +71,50 @@ SPEED = 20
 """Production's time divided by this: intervals, ``for:``, group_wait and group_interval."""
 SCALE = Decimal(1) / SPEED
 TARGET = "sandbox"
-REGIONS: dict[str, tuple[str, ...]] = {
+Regions = Mapping[str, tuple[str, ...]]
+REGIONS: Regions = {
     "eu": ("uptime", "chat", "guardrails"),
     "us": ("uptime", "chat"),
 }
 """Scenarios per runner: the guardrails from one region only, to show they need no quorum."""
+FLEET_SPEED = 60
+"""The fleet's time: rates_freshness every second, the single-region warning's for: 5 s."""
+FLEET_REGIONS: Regions = {"eu": ("rates_freshness",), "us": ("rates_freshness",)}
+FLEET_SILENT_AFTER = "6s"
+"""RegionSilent's window: six of the agents' 1 s scrapes and remote-write batches (2 min shipped)."""
+FLEET_OUT_OF_TEST = ("SyntheticMonitoringBlind",)
+"""Not judged in the fleet: an agent pushes its first samples some 6 s after it starts (it reads
+its write-ahead log first). That delay does not shrink with ``FLEET_SPEED``: against the 5 s
+``for:`` it is six minutes of blindness at the start, where in production it is 6 s of 5 min."""
 PLATFORM_SERVICES = ("vault", "concierge", "room_service")
 OUT_OF_TEST = "1h"
 """``for:`` of the alerts this test does not judge (longer than the test: they stay pending)."""
 _METRICS_LINE = re.compile(r"metrics at http://([\d.]+:\d+)/metrics")
 
 
-def _scaled(duration: str) -> str:
-    return scale_duration(duration, SCALE)
+def _scaled(duration: str, speed: int = SPEED) -> str:
+    return scale_duration(duration, Decimal(1) / speed)
 
 
-def _intervals() -> dict[str, float]:
+def _intervals(regions: Regions = REGIONS, speed: int = SPEED) -> dict[str, float]:
     """Each scenario's production interval, sped up."""
     found = discover()
-    names = {name for selected in REGIONS.values() for name in selected}
-    return {name: found[name].interval_seconds / SPEED for name in sorted(names)}
+    names = {name for selected in regions.values() for name in selected}
+    return {name: found[name].interval_seconds / speed for name in sorted(names)}
 
 
-def _rule_settings() -> RuleSettings:
-    burn_alerts = {alert.name for alert in all_alerts() if alert.name.startswith("JourneyErrorBudget")}
-    return RuleSettings(for_scale=SCALE, for_overrides=dict.fromkeys(burn_alerts, OUT_OF_TEST))
+def _rule_settings(speed: int = SPEED, not_judged: tuple[str, ...] = (), **settings: Any) -> RuleSettings:
+    burn_alerts = [alert.name for alert in all_alerts() if alert.name.startswith("JourneyErrorBudget")]
+    overrides = dict.fromkeys([*burn_alerts, *not_judged], OUT_OF_TEST)
+    return RuleSettings(for_scale=Decimal(1) / speed, for_overrides=overrides, **settings)
 
 
-def _alertmanager_settings(webhook: Webhook) -> AlertmanagerSettings:
+def _alertmanager_settings(webhook: Webhook, speed: int = SPEED) -> AlertmanagerSettings:
     shipped = AlertmanagerSettings()
     timings = {
-        field.name: _scaled(getattr(shipped, field.name)) for field in fields(shipped) if not field.name.endswith("url")
+        field.name: _scaled(getattr(shipped, field.name), speed)
+        for field in fields(shipped)
+        if not field.name.endswith("url")
     }
     return AlertmanagerSettings(pager_url=f"{webhook.url}/pager", chat_url=f"{webhook.url}/chat", **timings)
 
@@ -95,7 +122,7 @@ def _alertmanager_settings(webhook: Webhook) -> AlertmanagerSettings:
 # --- the processes ---------------------------------------------------------------------------
 
 
-def _runner_config(sandbox: SandboxHandle, path: Path, artifacts: Path) -> Path:
+def _runner_config(sandbox: SandboxHandle, path: Path, artifacts: Path, intervals: Mapping[str, float]) -> Path:
     """The sandbox config with this sandbox's ports, absolute secret paths and sped-up intervals."""
     config: dict[str, Any] = yaml.safe_load((REPO_ROOT / "config" / "sandbox.yaml").read_text())
     config["runner"].update(listen="127.0.0.1:0", artifacts_dir=str(artifacts), shutdown_grace_seconds=2)
@@ -109,7 +136,6 @@ def _runner_config(sandbox: SandboxHandle, path: Path, artifacts: Path) -> Path:
         reset_secret={"file": str(SECRETS_DIR / "reset_secret")},
     )
     target["accounts"]["password"] = {"file": str(SECRETS_DIR / "probe_password")}
-    intervals = _intervals()
     config["scenarios"] = {
         "only": sorted(intervals),
         "overrides": {name: {"interval_seconds": seconds} for name, seconds in intervals.items()},
@@ -119,11 +145,11 @@ def _runner_config(sandbox: SandboxHandle, path: Path, artifacts: Path) -> Path:
 
 
 @contextmanager
-def _runner(config: Path, region: str, log_path: Path) -> Iterator[str]:
+def _runner(config: Path, region: str, scenarios: tuple[str, ...], log_path: Path) -> Iterator[str]:
     """``runner.py serve`` for one region on a port of its choosing; yields its host:port."""
     command = [sys.executable, str(REPO_ROOT / "runner.py"), "serve", "--config", str(config), "--region", region]
     command += ["--max-start-offset", "1"]
-    for scenario in REGIONS[region]:
+    for scenario in scenarios:
         command += ["--scenario", scenario]
     environment = {name: value for name, value in os.environ.items() if not name.startswith("MG_")}
     with log_path.open("w") as log:
@@ -153,9 +179,43 @@ def _binary(name: str, package: str) -> str:
     return path
 
 
+@contextmanager
+def _alertmanager(settings: AlertmanagerSettings, work: Path, port: int) -> Iterator[str]:
+    """Alertmanager with the shipped routes and inhibitions on ``port``; yields its URL."""
+    config = write_alertmanager(work / "alertmanager.yml", settings)
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        _binary("prometheus-alertmanager", "prometheus-alertmanager"),
+        f"--config.file={config}",
+        f"--storage.path={work / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    with running(command, f"{url}/-/ready", work / "alertmanager.log"):
+        yield url
+
+
+@contextmanager
+def _prometheus(config_text: str, work: Path, port: int, *flags: str) -> Iterator[str]:
+    """Prometheus on ``port`` with this config (and e.g. agent-mode flags); yields its URL."""
+    work.mkdir(parents=True, exist_ok=True)
+    config = work / "prometheus.yml"
+    config.write_text(config_text, encoding="utf-8")
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        _binary("prometheus", "prometheus"),
+        f"--config.file={config}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        *flags,
+    ]
+    with running(command, f"{url}/-/ready", work / "prometheus.log"):
+        yield url
+
+
 @dataclass
-class Stack:
-    sandbox: SandboxHandle
+class Alerting:
+    """The Prometheus that evaluates the rules, the Alertmanager it sends to, and the webhook."""
+
     prometheus: str
     alertmanager: str
     webhook: Webhook
@@ -177,10 +237,17 @@ class Stack:
 
     def pages(self, status: str = "firing") -> list[dict[str, str]]:
         """Labels of every alert delivered to the pager with ``status``, in order of arrival."""
+        return self._delivered("/pager", status)
+
+    def warnings(self, status: str = "firing") -> list[dict[str, str]]:
+        """Labels of every alert posted to the team chat with ``status``, in order of arrival."""
+        return self._delivered("/chat", status)
+
+    def _delivered(self, receiver: str, status: str) -> list[dict[str, str]]:
         return [
             alert["labels"]
             for path, payload in list(self.webhook.received)
-            if path == "/pager"
+            if path == receiver
             for alert in payload["alerts"]
             if alert["status"] == status
         ]
@@ -189,62 +256,113 @@ class Stack:
         return f"Prometheus firing: {self.firing()}\nAlertmanager: {self.routed()}\nwebhook: {self.webhook.received}"
 
 
+@dataclass
+class Stack(Alerting):
+    """One sandbox that both regions' runners probe, scraped by the Prometheus that alerts."""
+
+    sandbox: SandboxHandle
+
+
 @pytest.fixture
 def stack(tmp_path: Path, free_port: Callable[[], int], webhook: Webhook) -> Iterator[Stack]:
-    prometheus_binary = _binary("prometheus", "prometheus")
-    alertmanager_binary = _binary("prometheus-alertmanager", "prometheus-alertmanager")
     with ExitStack() as stack:
         sandbox = stack.enter_context(running_sandbox(tmp_path / "sandbox"))
-        config = _runner_config(sandbox, tmp_path / "runner.yaml", tmp_path / "artifacts")
+        config = _runner_config(sandbox, tmp_path / "runner.yaml", tmp_path / "artifacts", _intervals())
         runners = {
-            region: stack.enter_context(_runner(config, region, tmp_path / f"runner-{region}.log"))
-            for region in REGIONS
+            region: stack.enter_context(_runner(config, region, scenarios, tmp_path / f"runner-{region}.log"))
+            for region, scenarios in REGIONS.items()
         }
-
-        am_config = write_alertmanager(tmp_path / "alertmanager" / "alertmanager.yml", _alertmanager_settings(webhook))
-        am_port = free_port()
-        alertmanager = f"http://127.0.0.1:{am_port}"
-        am_command = [
-            alertmanager_binary,
-            f"--config.file={am_config}",
-            f"--storage.path={tmp_path / 'alertmanager' / 'data'}",
-            f"--web.listen-address=127.0.0.1:{am_port}",
-            "--cluster.listen-address=",
-        ]
-        stack.enter_context(running(am_command, f"{alertmanager}/-/ready", tmp_path / "alertmanager.log"))
-
-        write_rule_files(tmp_path / "rules", _rule_settings())
-        prometheus_config = tmp_path / "prometheus.yml"
-        prometheus_config.write_text(
-            render_prometheus_config(
-                PrometheusSettings(
-                    runners=runners,
-                    services={service: sandbox.url(service).removeprefix("http://") for service in PLATFORM_SERVICES},
-                    target=TARGET,
-                    alertmanager=alertmanager.removeprefix("http://"),
-                    rule_files=(str(tmp_path / "rules" / "*.yml"),),
-                    scrape_interval="1s",
-                    evaluation_interval="1s",
-                )
-            ),
-            encoding="utf-8",
+        alertmanager = stack.enter_context(
+            _alertmanager(_alertmanager_settings(webhook), tmp_path / "alertmanager", free_port())
         )
-        port = free_port()
-        prometheus = f"http://127.0.0.1:{port}"
-        command = [
-            prometheus_binary,
-            f"--config.file={prometheus_config}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ]
-        stack.enter_context(running(command, f"{prometheus}/-/ready", tmp_path / "prometheus.log"))
-        yield Stack(sandbox, prometheus, alertmanager, webhook)
+        write_rule_files(tmp_path / "rules", _rule_settings())
+        prometheus_config = render_prometheus_config(
+            PrometheusSettings(
+                runners=runners,
+                services={service: sandbox.url(service).removeprefix("http://") for service in PLATFORM_SERVICES},
+                target=TARGET,
+                alertmanager=alertmanager.removeprefix("http://"),
+                rule_files=(str(tmp_path / "rules" / "*.yml"),),
+                scrape_interval="1s",
+                evaluation_interval="1s",
+            )
+        )
+        prometheus = stack.enter_context(
+            _prometheus(
+                prometheus_config, tmp_path / "prometheus", free_port(), f"--storage.tsdb.path={tmp_path / 'tsdb'}"
+            )
+        )
+        yield Stack(prometheus, alertmanager, webhook, sandbox)
+
+
+@dataclass
+class Fleet(Alerting):
+    """Regions that push: per region a sandbox, a runner and an agent; one central Prometheus."""
+
+    sandboxes: dict[str, SandboxHandle]
+    agents: dict[str, ExitStack]
+    """Closing one stops that region's agent."""
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, free_port: Callable[[], int], webhook: Webhook) -> Iterator[Fleet]:
+    intervals = _intervals(FLEET_REGIONS, FLEET_SPEED)
+    with ExitStack() as stack:
+        sandboxes: dict[str, SandboxHandle] = {}
+        runners: dict[str, str] = {}
+        for region, scenarios in FLEET_REGIONS.items():
+            work = tmp_path / region
+            sandboxes[region] = stack.enter_context(running_sandbox(work / "sandbox"))
+            config = _runner_config(sandboxes[region], work / "runner.yaml", work / "artifacts", intervals)
+            runners[region] = stack.enter_context(_runner(config, region, scenarios, work / "runner.log"))
+        alertmanager = stack.enter_context(
+            _alertmanager(_alertmanager_settings(webhook, FLEET_SPEED), tmp_path / "alertmanager", free_port())
+        )
+        write_rule_files(
+            tmp_path / "rules", _rule_settings(FLEET_SPEED, FLEET_OUT_OF_TEST, region_silent_after=FLEET_SILENT_AFTER)
+        )
+        central_config = render_prometheus_config(
+            PrometheusSettings(
+                runners={},
+                alertmanager=alertmanager.removeprefix("http://"),
+                rule_files=(str(tmp_path / "rules" / "*.yml"),),
+                evaluation_interval="1s",
+            )
+        )
+        central = stack.enter_context(
+            _prometheus(
+                central_config,
+                tmp_path / "central",
+                free_port(),
+                f"--storage.tsdb.path={tmp_path / 'central' / 'tsdb'}",
+                "--web.enable-remote-write-receiver",
+            )
+        )
+        agents: dict[str, ExitStack] = {}
+        for region, runner in runners.items():
+            port = free_port()
+            agent_config = render_agent_config(
+                AgentSettings(
+                    region,
+                    f"{central}/api/v1/write",
+                    runners=(runner,),
+                    listen=f"127.0.0.1:{port}",
+                    scrape_interval="1s",
+                    batch_send_deadline="1s",
+                )
+            )
+            work = tmp_path / region / "agent"
+            agents[region] = stack.enter_context(ExitStack())
+            agents[region].enter_context(
+                _prometheus(agent_config, work, port, "--enable-feature=agent", f"--storage.agent.path={work / 'wal'}")
+            )
+        yield Fleet(central, alertmanager, webhook, sandboxes, agents)
 
 
 # --- waiting and measuring ---------------------------------------------------------------------
 
 
-def _until(stack: Stack, condition: Callable[[], Any], what: str, timeout: float) -> float:
+def _until(stack: Alerting, condition: Callable[[], Any], what: str, timeout: float) -> float:
     """Poll ``condition`` every 50 ms; return the wall-clock time it first held."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -259,9 +377,9 @@ def _key(labels: dict[str, str]) -> tuple[str, ...]:
     return tuple(labels.get(name, "") for name in ("alertname", "journey", "service", "dependency", "region"))
 
 
-def _passing_everywhere(stack: Stack) -> bool:
+def _passing_everywhere(stack: Alerting, regions: Regions = REGIONS) -> bool:
     """Every scenario has passed from its regions since its last failure, as Prometheus sees it."""
-    wanted = sum(len(names) for names in REGIONS.values())
+    wanted = sum(len(names) for names in regions.values())
     passing = stack.query(
         f'synthetic_scenario_success{{target="{TARGET}"}} == 1 '
         f'and on (scenario, region) synthetic_scenario_runs_total{{result="success"}} >= 1'
@@ -269,7 +387,7 @@ def _passing_everywhere(stack: Stack) -> bool:
     return len(passing) == wanted
 
 
-def _firing_named(stack: Stack, alertname: str, **labels: str) -> list[dict[str, str]]:
+def _firing_named(stack: Alerting, alertname: str, **labels: str) -> list[dict[str, str]]:
     return [
         alert
         for alert in stack.firing()
@@ -277,7 +395,7 @@ def _firing_named(stack: Stack, alertname: str, **labels: str) -> list[dict[str,
     ]
 
 
-def _inhibited(stack: Stack, alertname: str, **labels: str) -> bool:
+def _inhibited(stack: Alerting, alertname: str, **labels: str) -> bool:
     return any(
         alert["labels"]["alertname"] == alertname
         and all(alert["labels"].get(k) == v for k, v in labels.items())
@@ -380,3 +498,76 @@ def test_chat_down_pages_its_cause_once_and_a_guardrail_breach_pages_at_once(sta
         ),
     ):
         print(line)
+
+
+def _named(alerts: list[dict[str, str]], alertname: str, **labels: str) -> list[dict[str, str]]:
+    return [a for a in alerts if a["alertname"] == alertname and all(a.get(k) == v for k, v in labels.items())]
+
+
+def test_regions_that_push_warn_alone_page_together_and_fall_silent(fleet: Fleet) -> None:
+    _until(
+        fleet,
+        lambda: _passing_everywhere(fleet, FLEET_REGIONS),
+        "both regions' runs to arrive through their agents",
+        timeout=60,
+    )
+    assert fleet.pages() == [], "nothing may page while the platform is healthy"
+    pushed_up = fleet.query('up{job="mystery-guest"}')
+    assert {series["metric"]["region"] for series in pushed_up} == set(FLEET_REGIONS), "the agents' external label"
+
+    # 1. The rates go stale as eu sees the platform: one region warns, nothing pages.
+    fault_on = time.time()
+    fleet.sandboxes["eu"].fault_on("rates_stale")
+    warned = _until(
+        fleet,
+        lambda: _named(fleet.warnings(), "JourneyFailingSingleRegion", journey="rates"),
+        "the single-region warning",
+        timeout=60,
+    )
+    print(f"\nrates_stale from eu -> JourneyFailingSingleRegion in {warned - fault_on:.2f} s")
+    (warning,) = _named(fleet.warnings(), "JourneyFailingSingleRegion")
+    assert warning == {
+        "alertname": "JourneyFailingSingleRegion",
+        "severity": "warning",
+        "layer": "synthetic",
+        "journey": "rates",
+        "team": "payments",
+        "target": TARGET,
+        "region": "eu",
+    }
+    assert fleet.pages() == [], f"one region alone must not page\n{fleet.diagnose()}"
+    assert not _firing_named(fleet, "JourneyFailingMultiRegion"), fleet.diagnose()
+
+    # 2. us sees it too: two regions are the quorum, and the page goes out.
+    fault_on = time.time()
+    fleet.sandboxes["us"].fault_on("rates_stale")
+    paged = _until(fleet, lambda: fleet.pages(), "the two-region page", timeout=60)
+    print(f"rates_stale from us too -> JourneyFailingMultiRegion page in {paged - fault_on:.2f} s")
+    (page,) = fleet.pages()
+    assert page == {
+        "alertname": "JourneyFailingMultiRegion",
+        "severity": "page",
+        "layer": "synthetic",
+        "journey": "rates",
+        "team": "payments",
+        "target": TARGET,
+    }
+
+    # 3. The fault clears everywhere: the page resolves.
+    fault_off = time.time()
+    for sandbox in fleet.sandboxes.values():
+        sandbox.fault_off("rates_stale")
+    resolved = _until(fleet, lambda: fleet.pages("resolved"), "the page to resolve", timeout=60)
+    print(f"rates fresh again -> page resolved in {resolved - fault_off:.2f} s")
+    assert fleet.pages("resolved") == [page]
+
+    # 4. eu's agent stops: nothing of eu arrives any more, not even an up of 0. eu falls silent.
+    stopped = time.time()
+    fleet.agents["eu"].close()
+    silent = _until(fleet, lambda: _named(fleet.warnings(), "RegionSilent"), "eu's region-silent warning", timeout=60)
+    print(f"eu's agent stopped -> RegionSilent in {silent - stopped:.2f} s (window {FLEET_SILENT_AFTER})")
+    assert _named(fleet.warnings(), "RegionSilent") == [
+        {"alertname": "RegionSilent", "severity": "warning", "layer": "runner", "team": "sre", "region": "eu"}
+    ]
+    assert not _firing_named(fleet, "RegionSilent", region="us"), "us still pushes"
+    assert fleet.pages() == [page], f"nothing else paged\n{fleet.diagnose()}"
