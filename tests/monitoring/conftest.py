@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitoring.alertmanager import AlertmanagerSettings, write_alertmanager
-from tests.monitoring.monitoring_servers import Webhook, running
+from tests.monitoring.monitoring_servers import Webhook, running_alertmanager
 
 
 def _tool(name: str, package: str) -> str:
@@ -71,15 +71,7 @@ def alertmanager(
     settings = AlertmanagerSettings(
         pager_url=f"{webhook.url}/pager", chat_url=f"{webhook.url}/chat", group_wait="1s", group_interval="1s"
     )
-    config = write_alertmanager(tmp_path / "alertmanager" / "alertmanager.yml", settings)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        alertmanager_binary,
-        f"--config.file={config}",
-        f"--storage.path={tmp_path / 'alertmanager' / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-    ]
-    with running(command, f"{url}/-/ready", tmp_path / "alertmanager.log"):
+    work = tmp_path / "alertmanager"
+    config = write_alertmanager(work / "alertmanager.yml", settings)
+    with running_alertmanager(alertmanager_binary, config, work, free_port()) as url:
         yield url

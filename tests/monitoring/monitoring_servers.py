@@ -1,4 +1,4 @@
-"""Real local servers for the monitoring tests: a webhook receiver and a started binary."""
+"""Real local servers for the monitoring tests: a webhook receiver, a started binary, Alertmanager."""
 
 from __future__ import annotations
 
@@ -74,6 +74,21 @@ def running(command: Sequence[str], ready_url: str, log_path: Path) -> Iterator[
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def running_alertmanager(binary: str, config: Path, work: Path, port: int) -> Iterator[str]:
+    """Alertmanager with ``config`` on a loopback ``port``, its data and log under ``work``; yields its URL."""
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.path={work / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    with running(command, f"{url}/-/ready", work / "alertmanager.log"):
+        yield url
 
 
 def wait_for(condition: Any, what: str, timeout: float = 60) -> None:

@@ -63,7 +63,7 @@ from monitoring.prometheus_config import (
 )
 from monitoring.rules import RuleSettings, all_alerts, write_rule_files
 from sandbox.testing import REPO_ROOT, SECRETS_DIR, SandboxHandle, running_sandbox
-from tests.monitoring.monitoring_servers import Webhook, running
+from tests.monitoring.monitoring_servers import Webhook, running, running_alertmanager
 
 pytestmark = pytest.mark.slow
 
@@ -183,15 +183,8 @@ def _binary(name: str, package: str) -> str:
 def _alertmanager(settings: AlertmanagerSettings, work: Path, port: int) -> Iterator[str]:
     """Alertmanager with the shipped routes and inhibitions on ``port``; yields its URL."""
     config = write_alertmanager(work / "alertmanager.yml", settings)
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        _binary("prometheus-alertmanager", "prometheus-alertmanager"),
-        f"--config.file={config}",
-        f"--storage.path={work / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-    ]
-    with running(command, f"{url}/-/ready", work / "alertmanager.log"):
+    binary = _binary("prometheus-alertmanager", "prometheus-alertmanager")
+    with running_alertmanager(binary, config, work, port) as url:
         yield url
 
 
