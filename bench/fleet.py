@@ -152,7 +152,7 @@ def _measure(work: Path, count: int) -> Delays:
 
 def _collect(central: str, count: int) -> Delays:
     """Wait for the first pushed sample (an agent reads its write-ahead log before it sends),
-    then take the next ``count`` seconds of scrapes, once their batches and evaluations are done."""
+    then take the next ``count`` seconds of scrapes, once an evaluation has seen each of them."""
     with httpx.Client(trust_env=False, timeout=10) as client:
         deadline = time.time() + 60
         while not _range(client, central, f'synthetic_runner_info{{job="{PATHS["push"]}"}}', 60):
@@ -160,11 +160,20 @@ def _collect(central: str, count: int) -> Delays:
                 raise RuntimeError("nothing arrived through remote-write in 60 s")
             time.sleep(0.5)
         since = time.time()
-        time.sleep(count + 10)  # one scrape a second, then the last batch (5 s at most) and evaluation
-        window = int(time.time() - since) + 5
-        samples = _range(client, central, "synthetic_runner_info", window)
-        records = _range(client, central, RECORD, window)
-    return _delays(samples, records, (since, since + count))
+        until = since + count
+        time.sleep(count)
+        while True:  # until every sample scraped before ``until`` has arrived (in order) and been evaluated
+            window = int(time.time() - since) + 5
+            samples = _range(client, central, "synthetic_runner_info", window)
+            records = _range(client, central, RECORD, window)
+            delays = _delays(samples, records, (since, until))
+            arrived = all(samples.get(job) and samples[job][-1][0] >= until for job in PATHS.values())
+            scraped = [t for job in PATHS.values() for t, _ in samples.get(job, []) if since <= t < until]
+            if arrived and len(scraped) == sum(len(values) for values in delays.by_path.values()):
+                return delays
+            if time.time() > until + 30:
+                raise RuntimeError("samples scraped 30 s ago have not reached an evaluation")
+            time.sleep(0.5)
 
 
 def run(options: BenchOptions) -> Section:
@@ -195,8 +204,10 @@ def run(options: BenchOptions) -> Section:
             f"Remote-write costs a region's samples {pushed['median'] - figures['pull']['median']:.2f} s more "
             f"than pull at the median and {pushed['p99'] - figures['pull']['p99']:.2f} s at p99: the agent holds "
             "a sample until its batch leaves, at the latest `batch_send_deadline` (5 s) after the batch's first "
-            "sample, so the pushed delays spread over those 5 s. Pull's delay is one fixed figure here: scrapes "
-            "and evaluations run at the same period with fixed offsets. With the shipped 15 s evaluation "
+            "sample, so the pushed delays spread over those 5 s; where the evaluations fall in that cycle moves "
+            "the whole spread by up to one evaluation interval from one run to the next. Pull's delay is one "
+            "fixed figure here: scrapes and evaluations run at the same period with fixed offsets. With the "
+            "shipped 15 s evaluation "
             "interval, the wait for the next evaluation grows to up to 15 s on either path (arithmetic, not "
             "measured). Against the 1 to 5 min `for:` of the shipped rules, pushing adds seconds to the time an "
             "alert takes. An agent sends nothing for its first seconds (about 6 s here: it reads its "
