@@ -164,7 +164,7 @@ def create_app(ctx: SandboxContext, db_path: Path | None = None) -> FastAPI:
             if temp_dir is not None:
                 temp_dir.cleanup()
 
-    app = FastAPI(title="Concierge (sandbox)", lifespan=lifespan)
+    app = FastAPI(title="Concierge (sandbox)", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.rewards_store = store
     install_error_handlers(app)
     # Added first, so it runs inside the ALB: a 503 from the load balancer never reaches the service.

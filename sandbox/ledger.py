@@ -6,11 +6,13 @@ for the whole sandbox. Amounts are stored as decimal TEXT in the currency's plac
 ``Decimal`` in Python; nothing here ever sees a float.
 
 While the ``db_down`` fault is on, every method raises ``DatabaseUnavailable`` before it
-touches the file, as a lost connection would.
+touches the file, as a lost connection would. The fault meets requests only: opening the ledger
+(schema and opening balances) works with it on, so a sandbox can start already faulty.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import uuid
@@ -181,7 +183,7 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
-        with self._transaction() as db:
+        with self._locked_transaction() as db:
             for user_id, balances in opening_balances:
                 for code in CURRENCIES:
                     amount = balances.get(code, Decimal(0))
@@ -194,11 +196,15 @@ class Ledger:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``); rolled back if the block raises."""
+    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction for a request: refused while the ``db_down`` fault is on."""
         if self.faults.is_on("db_down"):
             raise DatabaseUnavailable("database unreachable: connection refused")
+        return self._locked_transaction()
+
+    @contextmanager
+    def _locked_transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``); rolled back if the block raises."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
