@@ -6,6 +6,10 @@ use, hands out contexts, limits how many runs use it at once (``slots``), and re
 it disconnects (crash) or stops answering (hang: it is killed, since ``close()`` would hang
 with it). Playwright drives Debian's ``chromium`` through ``executable_path``; ``playwright
 install`` is never used.
+
+Each page records its trace and HAR in a scratch folder under the pool's own
+``<tmp>/mg-browser-<pid>-*`` folder, removed when the pool closes. A runner killed with SIGKILL
+cannot remove it, so the next pool removes every such folder whose process is gone.
 """
 
 from __future__ import annotations
@@ -14,13 +18,24 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
 from probes.browser_process import browser_mains, kill_tree
 
-__all__ = ["LAUNCH_ARGS", "CANDIDATES", "BrowserMissing", "BrowserPool", "find_chromium", "launch"]
+__all__ = [
+    "LAUNCH_ARGS",
+    "CANDIDATES",
+    "BrowserMissing",
+    "BrowserPool",
+    "find_chromium",
+    "launch",
+    "remove_stale_scratch",
+]
 
 log = logging.getLogger("probe.browser")
 
@@ -44,6 +59,8 @@ SETTING = "runner.browser.executable_path"
 LAUNCH_TIMEOUT_SECONDS = 30.0
 CLOSE_TIMEOUT_SECONDS = 5.0
 ALIVE_TIMEOUT_SECONDS = 3.0
+SCRATCH_PREFIX = "mg-browser-"
+_SCRATCH_OWNER = re.compile(re.escape(SCRATCH_PREFIX) + r"(\d+)-")
 
 
 class BrowserMissing(RuntimeError):
@@ -63,6 +80,31 @@ def find_chromium(configured: Path | None = None) -> Path:
     raise BrowserMissing(
         f"no Chromium found (looked for {looked}): install it (apt-get install chromium) or set {SETTING}"
     )
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_scratch(parent: Path) -> list[Path]:
+    """Remove this user's ``mg-browser-<pid>-*`` folders in ``parent`` whose process is gone."""
+    removed = []
+    for folder in parent.glob(SCRATCH_PREFIX + "*"):
+        owner = _SCRATCH_OWNER.match(folder.name)
+        try:
+            mine = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if owner and mine and not _process_exists(int(owner.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 async def launch(playwright: Playwright, executable: Path) -> Browser:
@@ -85,6 +127,15 @@ class BrowserPool:
         self._browser: Browser | None = None
         self._pid: int | None = None  # the browser's main process, when /proc tells us
         self._closed = False
+        self._scratch_root: Path | None = None
+
+    def scratch(self) -> Path:
+        """A new empty folder for one page's trace and HAR (the caller removes it when done)."""
+        if self._scratch_root is None:
+            parent = Path(tempfile.gettempdir())
+            remove_stale_scratch(parent)
+            self._scratch_root = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=parent))
+        return Path(tempfile.mkdtemp(dir=self._scratch_root))
 
     @property
     def pid(self) -> int | None:
@@ -177,3 +228,6 @@ class BrowserPool:
                     kill_tree(self._pid)
                 self._browser, self._pid = None, None
             await self._stop_playwright()
+            if self._scratch_root is not None:
+                shutil.rmtree(self._scratch_root, ignore_errors=True)
+                self._scratch_root = None

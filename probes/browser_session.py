@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -109,7 +108,7 @@ class BrowserPage:
     @classmethod
     async def open(cls, run: Run, pool: BrowserPool, ui_timeout_seconds: float) -> BrowserPage:
         await pool.slots.acquire()
-        scratch = Path(tempfile.mkdtemp(prefix="mg-browser-"))
+        scratch = pool.scratch()
         try:
             context = await pool.new_context(
                 CONTEXT_TIMEOUT_SECONDS,
