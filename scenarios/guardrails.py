@@ -5,6 +5,11 @@ an over-limit stake is still stopped by the balance if the limit gives way: the 
 wrong error code, and no money is lost. Each defence is its own step; one that gives way fails
 with reason ``guardrail_breach``, its own critical signal. The last money step withdraws the
 whole balance twice at once (only one may complete), so every run starts from a fresh top-up.
+
+A breach is only an acceptance: a 2xx, money moved, or a refusal by a check the contract runs
+*after* the one that should have caught the request (it got past that defence). Any other
+unexpected answer (a missing route's 404, a refusal with another code) is a contract mismatch,
+``http_status`` or ``unexpected_body``, naming the method, path, status and error code.
 """
 
 from __future__ import annotations
@@ -26,6 +31,19 @@ from scenarios.bet_settlement import StakeFacts, journey_currency, stake_facts
 __all__ = ["Guardrails"]
 
 BREACH = Reason.GUARDRAIL_BREACH
+# The contract's validation order for money-moving requests: a refusal by a later check means
+# the request got past the earlier one (e.g. an over-limit stake stopped only by the balance).
+VALIDATION_ORDER = {
+    "invalid_amount": 0,
+    "unsupported_currency": 1,
+    "stake_below_limit": 2,
+    "stake_above_limit": 2,
+    "withdrawal_above_limit": 2,
+    "insufficient_funds": 3,
+}
+# Codes by which the endpoint refused the request itself (for the wrong reason, if not the one
+# expected); any other answer (not_found, unauthorized, no JSON) is not this request's refusal.
+REFUSAL_CODES = frozenset({*VALIDATION_ORDER, "bet_already_settled", "idempotency_key_reused", "forbidden"})
 # Bets a run may place: rollback, replay and concurrent replay, plus one more for each of the
 # three idempotency checks should its defence give way. The budget pays for all of them.
 BETS_AT_MOST = 6
@@ -95,7 +113,8 @@ class Guardrails(Scenario):
             bet_id = str(bet.json["bet_id"])
             rollback = run.paths.bet_rollback.format(id=bet_id)
             answer = await vault.post(rollback, headers=idempotency_headers(run), expect=("[STATUS] < 500",))
-            checks.refused("rollback of a settled bet", answer, "bet_already_settled", status=409)
+            request = f"POST {run.paths.bet_rollback}"
+            checks.refused("rollback of a settled bet", request, answer, "bet_already_settled", status=409)
             await checks.balance_is(decimal(bet.json["balance_after"], "balance_after"), "a refused rollback")
 
         key = str(uuid.uuid4())
@@ -112,7 +131,8 @@ class Guardrails(Scenario):
         async with run.step("idempotency key reuse"):
             before = await balance_of(run, vault, code)
             answer = await checks.post_bet(stake, key, selection="low", expect=("[STATUS] < 500",))
-            checks.refused("the same Idempotency-Key with another bet", answer, "idempotency_key_reused")
+            request = f"POST {run.paths.bets}"
+            checks.refused("the same Idempotency-Key with another bet", request, answer, "idempotency_key_reused")
             await checks.balance_is(before, "a bet refused for a reused key")
 
         async with run.step("withdrawal race"):
@@ -121,7 +141,7 @@ class Guardrails(Scenario):
         async with run.step("reset without secret"):
             concierge = await run.as_customer("concierge")
             answer = await concierge.post(run.paths.rewards_reset, {}, expect=("[STATUS] < 500",))
-            run.expect_equal("rewards reset without the secret: status", answer.status, 403, reason=BREACH)
+            checks.refused("rewards reset without the secret", f"POST {run.paths.rewards_reset}", answer, None, 403)
 
         async with run.step("leaderboard hides synthetic"):
             await leaderboard_hides_account(run, concierge, options)
@@ -137,14 +157,24 @@ class Refusals:
         self.code = facts.currency.code
         self.history_limit = history_limit
 
-    def refused(self, what: str, answer: Answer, error: str, status: int | None = None) -> None:
-        """A 4xx (or exactly ``status``) with the contract's error code, else a breach."""
-        run = self.run
+    def refused(self, what: str, request: str, answer: Answer, error: str | None, status: int | None = None) -> None:
+        """A 4xx (or exactly ``status``) with the ``error`` code (any, if None); a breach only if accepted.
+
+        Accepted means a 2xx, or a refusal by a check that comes later in the contract's order.
+        Anything else is a contract mismatch that names the request and what it answered.
+        """
         got = answer.json.get("error") if isinstance(answer.json, dict) else None
-        if status is not None:
-            run.expect_equal(f"{what}: status", answer.status, status, reason=BREACH)
-        run.expect(f"{what} was not refused (status {answer.status})", 400 <= answer.status < 500, BREACH)
-        run.expect_equal(f"{what}: error", got, error, reason=BREACH)
+        said = f"{request} answered {answer.status}" + (f" {got}" if isinstance(got, str) else "")
+        if 200 <= answer.status < 300:
+            self.run.fail(BREACH, f"{what} was accepted: {said}")
+        status_ok = answer.status == status if status is not None else 400 <= answer.status < 500
+        if status_ok and (error is None or got == error):
+            return
+        if _got_past(error, got):
+            self.run.fail(BREACH, f"{what} got past the {error} check: {said}")
+        expected = f"expected {status or '4xx'}" + (f" {error}" if error else "")
+        mismatch = Reason.UNEXPECTED_BODY if status_ok and got in REFUSAL_CODES else Reason.HTTP_STATUS
+        self.run.fail(mismatch, f"{what}: {said}, {expected}")
 
     async def balance_is(self, expected: Decimal, after: str) -> None:
         now = await balance_of(self.run, self.vault, self.code)
@@ -157,14 +187,14 @@ class Refusals:
         answer = await self.vault.post(
             self.run.paths.bets, body, headers=idempotency_headers(self.run), expect=("[STATUS] < 500",)
         )
-        self.refused(f"stake {stake} {body['currency']}", answer, error)
+        self.refused(f"stake {stake} {body['currency']}", f"POST {self.run.paths.bets}", answer, error)
         await self.balance_is(before, "a refused stake")
 
     async def withdrawal(self, amount: str, error: str) -> None:
         """A withdrawal of this amount is refused with ``error`` and moves nothing."""
         before = await balance_of(self.run, self.vault, self.code)
         answer = await self.post_withdrawal(amount, expect=("[STATUS] < 500",))
-        self.refused(f"withdrawal of {amount} {self.code}", answer, error)
+        self.refused(f"withdrawal of {amount} {self.code}", f"POST {self.run.paths.withdrawals}", answer, error)
         await self.balance_is(before, "a refused withdrawal")
 
     async def post_withdrawal(self, amount: str, expect: tuple[str, ...]) -> Answer:
@@ -214,10 +244,10 @@ class Refusals:
         amount = currency.text(balance)
         answers = await asyncio.gather(*(self.post_withdrawal(amount, ("[STATUS] < 500",)) for _ in range(2)))
         accepted = [a for a in answers if a.status == 200]
+        request = f"POST {run.paths.withdrawals}"
         for answer in answers:  # the one refused must be refused for the balance, nothing else
             if answer.status != 200:
-                got = answer.json.get("error") if isinstance(answer.json, dict) else None
-                run.expect_equal(f"the second withdrawal of {amount} {code}: error", got, "insufficient_funds")
+                self.refused(f"the second withdrawal of {amount} {code}", request, answer, "insufficient_funds")
         run.expect(f"neither withdrawal of the whole balance ({amount} {code}) was accepted", bool(accepted))
         completed = 0
         for answer in accepted:
@@ -225,6 +255,13 @@ class Refusals:
             completed += await settle(run, self.vault, payment, options) == "completed"
         run.expect(f"two withdrawals of the whole balance ({amount} {code}) both completed", completed <= 1, BREACH)
         await self.balance_is(balance - balance * completed, "racing withdrawals")
+
+
+def _got_past(expected: str | None, got: Any) -> bool:
+    """Was the request refused by a check the contract runs after the ``expected`` one?"""
+    if expected not in VALIDATION_ORDER or got not in VALIDATION_ORDER:
+        return False
+    return bool(VALIDATION_ORDER[got] > VALIDATION_ORDER[expected])
 
 
 def _field(run: Run, answer: Answer, name: str) -> Any:

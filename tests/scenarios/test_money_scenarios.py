@@ -63,6 +63,7 @@ def write_settings(
     budget: str = "5000.00",
     currencies: tuple[str, ...] = CURRENCIES,
     options: dict[str, dict[str, Any]] | None = None,
+    paths: dict[str, str] | None = None,
 ) -> Settings:
     overrides = {
         "deposit_each_currency": {"options": FAST},
@@ -93,6 +94,8 @@ targets:
 {by_scenario}
 scenarios:
   overrides: {json.dumps(overrides)}
+contract:
+  paths: {json.dumps(paths or {})}
 """)
     return load_settings(path, scenario_names=discover())
 
@@ -308,6 +311,30 @@ async def test_a_defence_that_gives_way_is_a_guardrail_breach(
         "reason": "guardrail_breach",
     }
     assert runtime.metrics.registry.get_sample_value("synthetic_step_failures_total", labels) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("path", "failing_step"),
+    [
+        ("bets", "stake above max"),
+        ("withdrawals", "withdrawal above balance"),
+        ("bet_rollback", "rollback settled bet"),
+        ("rewards_reset", "reset without secret"),
+    ],
+)
+async def test_a_guarded_path_that_answers_404_is_http_status_naming_the_path(
+    clean_sandbox: SandboxHandle, tmp_path: Path, path: str, failing_step: str
+) -> None:
+    """A platform without the route refuses nothing: a contract mismatch, never a breach."""
+    missing = "/v1/moved/" + path + ("/{id}" if path == "bet_rollback" else "")
+    settings = write_settings(tmp_path, clean_sandbox, paths={path: missing})
+    result, runtime = await run_scenario(settings, "guardrails")
+    assert (result.outcome, result.failed_step, result.reason) == (Outcome.FAILURE, failing_step, "http_status")
+    assert f"POST {missing} answered 404 not_found" in result.message
+    breaches = {"scenario": "guardrails", "step": failing_step, "target": "sandbox", "region": REGION}
+    assert runtime.metrics.registry.get_sample_value(
+        "synthetic_step_failures_total", {**breaches, "reason": "guardrail_breach"}
+    ) is None
 
 
 async def test_an_account_holding_max_stake_is_refused_as_a_guardrail_account(
