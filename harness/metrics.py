@@ -2,12 +2,12 @@
 
 Labels are scenario, step, target, region, result and reason; ``currency`` only from the
 configured currency list and ``dependency`` only from the configured allowlist (else
-``other``). Never user ids, amounts or error text.
+``other``, the worst of the unlisted checks). Never user ids, amounts or error text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -123,6 +123,24 @@ class RunnerMetrics:
         self.browser_timing = Gauge(
             "synthetic_browser_timing_seconds", "Navigation timing and Web Vitals", ("scenario", "metric"), registry=r
         )
+        self._dependency_series: dict[tuple[str, str], set[str]] = {}  # (service, target) -> labels set
+
+    def set_dependencies(self, service: str, target: str, checks: Mapping[str, bool]) -> None:
+        """The dependencies one read of ``service``'s health showed, replacing the last read's.
+
+        Unlisted checks share the label ``other``, which is up only if all of them are. A series
+        the read did not show (the service could not be read, or dropped the check) is removed:
+        an unknown state is absent, never the last value (``synthetic_service_up`` says why).
+        """
+        up: dict[str, bool] = {}
+        for name, ok in checks.items():
+            label = self.dependency_label(name)
+            up[label] = up.get(label, True) and ok
+        for label in self._dependency_series.get((service, target), set()) - up.keys():
+            self.dependency_up.remove(service, label, target, self.region)
+        for label, ok in up.items():
+            self.dependency_up.labels(service, label, target, self.region).set(1 if ok else 0)
+        self._dependency_series[(service, target)] = set(up)
 
     def currency_label(self, currency: str) -> str:
         return currency if currency in self.currencies else OTHER
@@ -172,10 +190,9 @@ class ScenarioMetrics:
     def rewards_lag(self, seconds: float) -> None:
         self._m.rewards_lag.labels(self._target, self._m.region).observe(seconds)
 
-    def dependency_up(self, service: str, dependency: str, up: bool) -> None:
-        self._m.dependency_up.labels(service, self._m.dependency_label(dependency), self._target, self._m.region).set(
-            1 if up else 0
-        )
+    def dependencies(self, service: str, checks: Mapping[str, bool]) -> None:
+        """Every dependency ``service``'s health showed (name -> up); see ``RunnerMetrics.set_dependencies``."""
+        self._m.set_dependencies(service, self._target, checks)
 
     def service_up(self, service: str, up: bool) -> None:
         self._m.service_up.labels(service, self._target, self._m.region).set(1 if up else 0)

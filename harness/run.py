@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from config.contract import Contract
 from config.settings import MissingSecret, TargetConfig
-from harness.accounts import Session
+from harness.accounts import Session, login_answer_problem
 from harness.clients import ServiceClient
 from harness.errors import RunSkipped, StepFailure
 from harness.metrics import ScenarioMetrics
@@ -170,16 +170,14 @@ class Run:
 
     async def _login(self, username: str) -> Session:
         answer = await self.vault.post(
-            self.paths.login,
-            {"username": username, "password": self.password()},
-            expect=("[STATUS] == 200", "has([BODY].token)", "has([BODY].user_id)"),
+            self.paths.login, {"username": username, "password": self.password()}, expect=("[STATUS] == 200",)
         )
-        token = str(answer.json["token"])
-        register_secret(token)
-        display_name = answer.json.get("display_name")
-        return Session(
-            username, str(answer.json["user_id"]), token, display_name if isinstance(display_name, str) else None
-        )
+        if isinstance(answer.json, dict) and isinstance(answer.json.get("token"), str):
+            register_secret(answer.json["token"])
+        login, problem = login_answer_problem(answer.json)
+        if login is None:
+            raise StepFailure(Reason.UNEXPECTED_BODY, f"vault POST {self.paths.login}: {problem}")
+        return Session(username, str(login.user_id), login.token, login.display_name)
 
     async def _relogin(self) -> str:
         username = self.username()
