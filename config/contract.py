@@ -1,17 +1,32 @@
 """The platform contract's names as overridable defaults (``../shared/platform-contract.md``).
 
 A real deployment whose paths, event names, header names or page selectors differ adapts
-through the ``contract:`` section of the YAML config, never through code.
+through the ``contract:`` section of the YAML config, never through code. Where one service
+differs from the others (its health or liveness path), ``services.<name>`` says so; the API
+calls the page itself makes, which may go through another gateway route than the probes',
+are matched by ``page_requests``.
 """
 
 from __future__ import annotations
 
 import re
 import string
+from fnmatch import fnmatchcase
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-__all__ = ["Contract", "Paths", "Events", "Headers", "Selectors", "template_fields"]
+__all__ = [
+    "Contract",
+    "Paths",
+    "Events",
+    "Headers",
+    "Selectors",
+    "ServicePaths",
+    "Services",
+    "PageRequests",
+    "template_fields",
+]
 
 # The paths that name one resource: the only ones where ``{id}`` is filled in.
 _ID_PATHS = frozenset({"deposit", "withdrawal", "bet", "bet_rollback"})
@@ -110,8 +125,56 @@ class Selectors(_Section):
     connection_status: str = "[data-testid=connection-status]"
 
 
+class ServicePaths(_Section):
+    """One service's health and liveness paths, where they differ from ``paths`` (None: the same)."""
+
+    health: str | None = None
+    liveness: str | None = None
+
+    @field_validator("health", "liveness")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"must start with '/', got {value!r}")
+        return value
+
+
+class Services(_Section):
+    vault: ServicePaths = ServicePaths()
+    concierge: ServicePaths = ServicePaths()
+    room_service: ServicePaths = ServicePaths()
+    cdn: ServicePaths = ServicePaths()
+
+
+class PageRequests(_Section):
+    """Shell-style patterns (``*``) of the URL path of the page's own API calls (no query string).
+
+    None: any path ending in the probes' own path (``*/v1/bets``), which suits a page that calls
+    the API through a prefix of its own origin (``/api/vault/v1/bets``).
+    """
+
+    bet: str | None = None
+
+
 class Contract(_Section):
     paths: Paths = Paths()
     events: Events = Events()
     headers: Headers = Headers()
     selectors: Selectors = Selectors()
+    services: Services = Services()
+    page_requests: PageRequests = PageRequests()
+
+    def health_path(self, service: str) -> str:
+        """``service``'s health path: its own (``services.<service>.health``), else ``paths.health``."""
+        return getattr(self.services, service).health or self.paths.health
+
+    def liveness_path(self, service: str) -> str:
+        return getattr(self.services, service).liveness or self.paths.liveness
+
+    def page_request(self, name: Literal["bet"]) -> str:
+        """The pattern of the page's own ``name`` call (see ``PageRequests``)."""
+        pattern: str | None = getattr(self.page_requests, name)
+        return pattern or "*" + {"bet": self.paths.bets}[name]
+
+    def is_page_request(self, name: Literal["bet"], url_path: str) -> bool:
+        return fnmatchcase(url_path, self.page_request(name))

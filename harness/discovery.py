@@ -60,8 +60,12 @@ class ScenarioPlan:
 
 def options_for(settings: Settings, scenario: type[Scenario]) -> BaseModel:
     override = settings.scenarios.overrides.get(scenario.name)
+    # Options may check themselves against the run's timeout (uptime's reads must fit in it).
+    timeout = (override.timeout_seconds if override else None) or scenario.timeout_seconds
     try:
-        return scenario.Options.model_validate(override.options if override else {})
+        return scenario.Options.model_validate(
+            override.options if override else {}, context={"timeout_seconds": timeout}
+        )
     except ValidationError as exc:
         place = ("scenarios", "overrides", scenario.name, "options")
         raise SelectionError(validation_lines(exc, place)[0]) from None

@@ -57,13 +57,14 @@ async def run_once(
 async def wait_healthy(runtime: Runtime, targets: list[str], seconds: float) -> list[str]:
     """Poll every service's /health until all pass; return what still fails after ``seconds``."""
     deadline = time.monotonic() + seconds
-    module = health.HealthModule(
-        health_path=runtime.settings.contract.paths.health, liveness_path=runtime.settings.contract.paths.liveness
-    )
+    contract = runtime.settings.contract
     while True:
         failing = []
         for target in targets:
             for service, url in runtime.settings.targets[target].service_urls().items():
+                module = health.HealthModule(
+                    health_path=contract.health_path(service), liveness_path=contract.liveness_path(service)
+                )
                 result = await health.probe(url, module, ProbeContext())
                 if not result.success:
                     failing.append(f"{target}/{service}: {result.reason}: {result.message}")

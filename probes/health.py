@@ -2,7 +2,9 @@
 
 ``/health`` answers ``{"service": "ok"|"error"|"shutting_down", "checks": {name: {"status",
 "message"}}}``; the probe reports each named dependency separately in
-``details["dependencies"]`` (name -> up), so "chat is down" is its own signal.
+``details["dependencies"]`` (name -> up), so "chat is down" is its own signal. An answer that
+is not that JSON names the path, its status and content type: a CDN that falls back to the
+app's ``index.html`` answers any path with 200 ``text/html``.
 """
 
 from __future__ import annotations
@@ -46,23 +48,25 @@ async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> ProbeRe
                 failing.append(str(name))
     details = {"dependencies": dependencies, "service_status": body.get("service") if isinstance(body, dict) else None}
     live_status = live.details.get("status")
+    deadline = f" (deadline {module.timeout_seconds:g} s)"
     if not live.success and live.reason in (Reason.TIMEOUT, Reason.CONNECT_ERROR, Reason.TLS_ERROR):
-        return ProbeResult.failed(live.reason, f"liveness: {live.message}", phases, **details)
+        waited = deadline if live.reason is Reason.TIMEOUT else ""
+        return ProbeResult.failed(live.reason, f"liveness: {live.message}{waited}", phases, **details)
     if live_status != 200:
         return ProbeResult.failed(
             Reason.HTTP_STATUS, f"GET {module.liveness_path}: status {live_status}", phases, **details
         )
     answered = health.details.get("status") is not None
     if not answered:  # no HTTP answer at all: timeout, refused, reset, TLS
-        return ProbeResult.failed(health.reason or Reason.ERROR, health.message, phases, **details)
+        waited = deadline if health.reason is Reason.TIMEOUT else ""
+        return ProbeResult.failed(health.reason or Reason.ERROR, f"{health.message}{waited}", phases, **details)
     if (
         not isinstance(body, dict)
         or body.get("service") not in ("ok", "error", "shutting_down")
         or not isinstance(body.get("checks"), dict)
     ):
-        return ProbeResult.failed(
-            Reason.UNEXPECTED_BODY, f"GET {module.health_path}: not the contract's health JSON", phases, **details
-        )
+        reason, message = _not_health_json(module.health_path, health)
+        return ProbeResult.failed(reason, message, phases, **details)
     if failing:
         return ProbeResult.failed(
             Reason.DEPENDENCY_DOWN, f"GET {module.health_path}: {', '.join(sorted(failing))} down", phases, **details
@@ -75,3 +79,12 @@ async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> ProbeRe
             **details,
         )
     return ProbeResult.ok(phases, **details)
+
+
+def _not_health_json(path: str, health: ProbeResult) -> tuple[Reason, str]:
+    """``http_status`` for an error status (a wrong path's 404), else ``unexpected_body``."""
+    status = health.details["status"]
+    kind = health.details.get("headers", {}).get("content-type", "no content-type").split(";")[0].strip()
+    hint = " (an HTML page: a single-page app's fallback answers any path)" if kind == "text/html" else ""
+    reason = Reason.HTTP_STATUS if status >= 400 else Reason.UNEXPECTED_BODY
+    return reason, f"GET {path}: {status} {kind}, not the contract's health JSON{hint}"

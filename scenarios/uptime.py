@@ -1,19 +1,21 @@
 """Every service answers: liveness, health, each named dependency as its own series, the TLS
 certificates of https services, and live updates over both socket.io transports.
 
-Every measurement is taken (and exported) before the first failing step ends the run, so a
-Vault outage never hides what the other services, dependencies and certificates look like.
+The services are checked at once, each in its own step that times its own requests, and every
+step runs to its end before the first failure ends the run: a Vault outage never hides what the
+other services, dependencies and certificates look like. Each request waits the configured
+``health_timeout_seconds``; a config whose reads cannot fit in the run's timeout is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from harness import Reason, Run, Scenario
 from probes import health, tls
@@ -22,6 +24,7 @@ from probes.result import ProbeResult
 __all__ = ["Uptime"]
 
 SERVICES = ("vault", "concierge", "room_service", "cdn")
+STEPS_MARGIN_SECONDS = 1.0  # the run keeps this for its steps, even when every service hangs
 
 
 class Uptime(Scenario):
@@ -30,7 +33,7 @@ class Uptime(Scenario):
     name = "uptime"
     tags = ("api", "smoke", "uptime")
     interval_seconds = 30.0
-    timeout_seconds = 20.0
+    timeout_seconds = 25.0
 
     class Options(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
@@ -45,6 +48,19 @@ class Uptime(Scenario):
         tls_ca_file: Path | None = None  # a private CA for https targets (default: the system's)
         tls_timeout_seconds: float = Field(5.0, gt=0)
 
+        @model_validator(mode="after")
+        def _reads_fit_the_timeout(self, info: ValidationInfo) -> Uptime.Options:
+            """Given the run's ``timeout_seconds`` (validation context), every read must fit in it."""
+            timeout = (info.context or {}).get("timeout_seconds")
+            worst = 2 * self.health_reads * self.health_timeout_seconds
+            if timeout is not None and worst > timeout - STEPS_MARGIN_SECONDS:
+                raise ValueError(
+                    f"{self.health_reads} health_reads x 2 requests x health_timeout_seconds "
+                    f"{self.health_timeout_seconds:g} = {worst:g} s do not fit in the run's timeout_seconds "
+                    f"{timeout:g} less {STEPS_MARGIN_SECONDS:g} s for its steps"
+                )
+            return self
+
     @classmethod
     def needs_account(cls, options: BaseModel) -> bool:
         return bool(getattr(options, "socket_transports", ()))  # a socket.io client logs in first
@@ -52,86 +68,70 @@ class Uptime(Scenario):
     async def journey(self, run: Run) -> None:
         options: Uptime.Options = run.options  # type: ignore[assignment]
         urls = run.target.service_urls()
-        # Every service at once, within a budget that leaves the run a second for its steps:
-        # even when every service hangs, the run ends in a failed step, not in its own timeout.
-        budget = max(0.2, run.remaining_seconds() - 1.0)
-        healths, certificates = await asyncio.gather(
-            self._health_of_each(run, urls, options, budget), self._certificate_of_each(run, urls, options, budget)
-        )
-
+        budget = max(0.2, run.remaining_seconds() - STEPS_MARGIN_SECONDS)
+        steps: list[Awaitable[None]] = []
         for service in SERVICES:
-            async with run.step(f"{service} health"):
-                result = healths[service]
-                if not result.success:
-                    run.fail(result.reason or Reason.ERROR, f"{service}: {result.message}")
-            if service in certificates:
-                async with run.step(f"{service} tls"):
-                    result = certificates[service]
-                    if not result.success:
-                        run.fail(result.reason or Reason.TLS_ERROR, f"{service}: {result.message}")
-                    run.expect(
-                        f"{service}: TLS certificate expired",
-                        result.details["not_after"] > time.time(),
-                        Reason.TLS_ERROR,
-                    )
+            steps.append(_health_step(run, service, urls[service], options, budget))
+            if urls[service].startswith("https://"):
+                steps.append(_tls_step(run, service, urls[service], options, budget))
+        ended = await asyncio.gather(*steps, return_exceptions=True)
+        failure = next((e for e in ended if isinstance(e, BaseException)), None)
+        if failure is not None:
+            raise failure  # the first failing step, in step order
 
         for transport in options.socket_transports:
             async with run.step(f"socket {transport}"):
                 client = await run.socket(transport=transport)
                 await client.close()
 
-    @staticmethod
-    async def _health_of_each(
-        run: Run, urls: dict[str, str], options: Uptime.Options, budget: float
-    ) -> dict[str, ProbeResult]:
-        """Liveness then health of every service, ``health_reads`` times; each request gets its share."""
-        reads = options.health_reads
-        module = health.HealthModule(
-            health_path=run.paths.health,
-            liveness_path=run.paths.liveness,
-            timeout_seconds=min(options.health_timeout_seconds, budget / (2 * reads)),
-        )
 
-        async def read_repeatedly(service: str) -> ProbeResult:
-            """The first failing read, else the last; a mix of ok and failed reads is flapping."""
-            outcomes = [await health.probe(urls[service], module, run.probe) for _ in range(reads)]
-            failed = next((o for o in outcomes if not o.success), None)
-            if failed is None:
-                return outcomes[-1]
-            passed = sum(o.success for o in outcomes)
-            if passed:
-                failed.message = f"flapping ({passed} of {reads} reads ok): {failed.message}"
-            return failed
+async def _health_step(run: Run, service: str, url: str, options: Uptime.Options, budget: float) -> None:
+    """Step ``<service> health``: liveness then health, ``health_reads`` times; gauges exported first."""
+    module = health.HealthModule(
+        health_path=run.contract.health_path(service),
+        liveness_path=run.contract.liveness_path(service),
+        timeout_seconds=options.health_timeout_seconds,
+    )
 
-        found = await asyncio.gather(
-            *(_within(budget, read_repeatedly(service), "liveness and health") for service in SERVICES)
-        )
-        results = dict(zip(SERVICES, found, strict=True))
-        for service, result in results.items():
-            run.metrics.service_up(service, result.success)
-            for dependency, up in result.details.get("dependencies", {}).items():
-                run.metrics.dependency_up(service, dependency, up)
-        return results
+    async def read_repeatedly() -> ProbeResult:
+        """The first failing read, else the last; a mix of ok and failed reads is flapping.
 
-    @staticmethod
-    async def _certificate_of_each(
-        run: Run, urls: dict[str, str], options: Uptime.Options, budget: float
-    ) -> dict[str, ProbeResult]:
-        """The TLS certificate of every https service (plain http ones have none)."""
-        module = tls.TlsModule(
-            verify=options.tls_verify,
-            ca_file=options.tls_ca_file,
-            timeout_seconds=min(budget, options.tls_timeout_seconds),
-        )
-        secured = [service for service in SERVICES if urls[service].startswith("https://")]
-        found = await asyncio.gather(
-            *(_within(budget, tls.probe(urls[service], module, run.probe), "TLS handshake") for service in secured)
-        )
-        results = dict(zip(secured, found, strict=True))
-        for service, result in results.items():
-            if result.success:
-                run.metrics.tls_expiry(service, result.details["not_after"])
-        return results
+        A service that does not answer at all is not read again: it would only wait once more."""
+        outcomes: list[ProbeResult] = []
+        for _ in range(options.health_reads):
+            outcomes.append(await health.probe(url, module, run.probe))
+            if outcomes[-1].reason in (Reason.TIMEOUT, Reason.CONNECT_ERROR, Reason.TLS_ERROR):
+                break
+        failed = next((o for o in outcomes if not o.success), None)
+        if failed is None:
+            return outcomes[-1]
+        passed = sum(o.success for o in outcomes)
+        if passed:
+            failed.message = f"flapping ({passed} of {len(outcomes)} reads ok): {failed.message}"
+        return failed
+
+    async with run.step(f"{service} health"):
+        result = await _within(budget, read_repeatedly(), "liveness and health")
+        run.metrics.service_up(service, result.success)
+        run.metrics.dependencies(service, result.details.get("dependencies", {}))
+        if not result.success:
+            run.fail(result.reason or Reason.ERROR, f"{service}: {result.message}")
+
+
+async def _tls_step(run: Run, service: str, url: str, options: Uptime.Options, budget: float) -> None:
+    """Step ``<service> tls``: the certificate is valid, and its expiry is exported."""
+    module = tls.TlsModule(
+        verify=options.tls_verify,
+        ca_file=options.tls_ca_file,
+        timeout_seconds=min(budget, options.tls_timeout_seconds),
+    )
+    async with run.step(f"{service} tls"):
+        result = await _within(budget, tls.probe(url, module, run.probe), "TLS handshake")
+        if result.success:
+            run.metrics.tls_expiry(service, result.details["not_after"])
+        else:
+            run.fail(result.reason or Reason.TLS_ERROR, f"{service}: {result.message}")
+        run.expect(f"{service}: TLS certificate expired", result.details["not_after"] > time.time(), Reason.TLS_ERROR)
 
 
 async def _within(seconds: float, measuring: Coroutine[Any, Any, ProbeResult], what: str) -> ProbeResult:

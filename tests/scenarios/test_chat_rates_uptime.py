@@ -134,7 +134,9 @@ async def test_flapping_health_fails_uptime_in_one_run(clean_sandbox: SandboxHan
 async def test_a_misbehaving_target_fails_at_the_first_call(tmp_path: Path, kind: str) -> None:
     first_step = {"uptime": "vault health", "chat": "log in", "rates_freshness": "read rates"}
     async with misbehaving_server(kind) as url:
-        config = write_config(tmp_path, same_url(url), JOURNEYS, timeout_seconds=3)
+        # uptime's reads (2 x liveness and health) must fit in the 3 s: 0.5 s each
+        options = {"uptime": {"health_timeout_seconds": 0.5}}
+        config = write_config(tmp_path, same_url(url), JOURNEYS, timeout_seconds=3, options=options)
         results, registry = await run_journeys(config, JOURNEYS)
     for name in JOURNEYS:
         assert results[name].outcome in (Outcome.FAILURE, Outcome.TIMEOUT), describe(results)
