@@ -27,6 +27,7 @@ __all__ = [
     "await_balance",
     "vault_balance_text",
     "page_alerts",
+    "requested_since",
 ]
 
 
@@ -48,6 +49,16 @@ async def page_alerts(page: BrowserPage, options: SpaOptions) -> str:
     """What the page shows as alerts now, for a failure message ('' when nothing)."""
     shown = [text for text in await page.visible_texts(options.alert_selector) if text]
     return f"; the page says: {' | '.join(shown)[:160]}" if shown else ""
+
+
+def requested_since(page: BrowserPage, since: float, most: int = 6) -> str:
+    """What the page requested of its own origin since ``since``: methods and paths, no query strings."""
+    seen = dict.fromkeys(f"{s.method} {s.path[:80]} ({s.status})" for s in page.watch.responses if s.at >= since)
+    if not seen:
+        return "the page requested nothing of its origin"
+    shown = list(seen)[:most]
+    more = f" and {len(seen) - most} more" if len(seen) > most else ""
+    return f"the page requested: {', '.join(shown)}{more}"
 
 
 async def open_app(run: Run, page: BrowserPage, options: SpaOptions) -> None:

@@ -1,7 +1,8 @@
 """A customer bets in the page: the result is shown and the shown balance is Vault's.
 
 The account is topped up through the API first (below a floor of stakes), so the page opens
-on a funded wallet. The page's own bet answer (its ``POST /v1/bets``) names the bet; Vault's
+on a funded wallet. The page's own bet answer (its ``POST`` matching
+``contract.page_requests.bet``, by default any path ending in ``/v1/bets``) names the bet; Vault's
 ``GET /v1/bets/{id}`` must agree with it, the payout must follow the contract
 (``stake * multiplier`` on a win, ``0`` on a loss) and the page must show the payout, then
 the balance after the bet from the ``balance:update`` push.
@@ -13,13 +14,23 @@ import contextlib
 import time
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from harness import Reason, Run, Scenario, StepFailure
 from probes.browser_session import BrowserPage, browser_page
 from scenarios._money import decimal, ensure_funds, usd_value
-from scenarios._spa import SpaOptions, await_balance, log_in, open_app, page_alerts, shown_balance, vault_balance_text
+from scenarios._spa import (
+    SpaOptions,
+    await_balance,
+    log_in,
+    open_app,
+    page_alerts,
+    requested_since,
+    shown_balance,
+    vault_balance_text,
+)
 from scenarios.bet_settlement import StakeFacts, journey_currency, stake_facts, stake_for
 from scenarios.spa_deposit_push import expect_from_push
 
@@ -35,23 +46,31 @@ async def bet_in_page(
     run.spend_stake(usd_value(stake, facts.rate))
     await page.select(selectors.bet_currency, code, "the bet currency")
     await page.fill(selectors.bet_stake, facts.currency.text(stake), "the stake")
-    bets = run.paths.bets
+    bets = run.contract.page_request("bet")
     seconds = page.seconds()
-    async with page.guard(f"the page's POST {bets}", seconds):
-        async with page.page.expect_response(
-            lambda r: r.request.method == "POST" and r.url.split("?")[0].endswith(bets), timeout=seconds * 1000
-        ) as answered:
-            await page.click(selectors.bet_submit, "the bet button")
-        response = await answered.value
-        body = None
-        if response.status == 200:
-            with contextlib.suppress(ValueError):
-                body = await response.json()
+    clicked = time.perf_counter()
+    try:
+        async with page.guard(f"a POST of the page matching {bets}", seconds):
+            async with page.page.expect_response(
+                lambda r: r.request.method == "POST" and run.contract.is_page_request("bet", urlsplit(r.url).path),
+                timeout=seconds * 1000,
+            ) as answered:
+                await page.click(selectors.bet_submit, "the bet button")
+            response = await answered.value
+            body = None
+            if response.status == 200:
+                with contextlib.suppress(ValueError):
+                    body = await response.json()
+    except StepFailure as failure:
+        if failure.reason is not Reason.TIMEOUT:
+            raise
+        raise StepFailure(Reason.TIMEOUT, f"{failure.message}; {requested_since(page, clicked)}") from None
+    posted = urlsplit(response.url).path
     if response.status != 200:
         alerts = await page_alerts(page, options)
-        raise StepFailure(Reason.HTTP_STATUS, f"the page's POST {bets} answered {response.status}{alerts}")
+        raise StepFailure(Reason.HTTP_STATUS, f"the page's POST {posted} answered {response.status}{alerts}")
     if not isinstance(body, dict):
-        raise StepFailure(Reason.UNEXPECTED_BODY, f"the page's POST {bets} answered no JSON object")
+        raise StepFailure(Reason.UNEXPECTED_BODY, f"the page's POST {posted} answered no JSON object")
     if body.get("status") != "settled" or not isinstance(body.get("bet_id"), str):
         raise StepFailure(Reason.UNEXPECTED_BODY, f"the page's bet is not settled: status {body.get('status')!r}")
     return body
