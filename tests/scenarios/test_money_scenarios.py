@@ -331,10 +331,11 @@ async def test_a_guarded_path_that_answers_404_is_http_status_naming_the_path(
     result, runtime = await run_scenario(settings, "guardrails")
     assert (result.outcome, result.failed_step, result.reason) == (Outcome.FAILURE, failing_step, "http_status")
     assert f"POST {missing} answered 404 not_found" in result.message
-    breaches = {"scenario": "guardrails", "step": failing_step, "target": "sandbox", "region": REGION}
-    assert runtime.metrics.registry.get_sample_value(
-        "synthetic_step_failures_total", {**breaches, "reason": "guardrail_breach"}
-    ) is None
+    labels = {"scenario": "guardrails", "step": failing_step, "target": "sandbox", "region": REGION}
+    breaches = runtime.metrics.registry.get_sample_value(
+        "synthetic_step_failures_total", {**labels, "reason": "guardrail_breach"}
+    )
+    assert breaches is None
 
 
 async def test_an_account_holding_max_stake_is_refused_as_a_guardrail_account(
