@@ -13,6 +13,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
+import aiohttp
+import engineio
 import socketio
 from pydantic import BaseModel, ConfigDict
 
@@ -32,6 +34,29 @@ class SocketModule(BaseModel):
 
     def __repr_args__(self) -> Any:  # never show the token
         return [(k, v) for k, v in super().__repr_args__() if k != "token"]
+
+
+class _EngineIoClient(engineio.AsyncClient):  # type: ignore[misc]
+    """python-engineio's client, with every HTTP answer read to its end.
+
+    It never reads the answer to a polling POST, so that connection stays taken until the
+    answer is garbage-collected, and aiohttp then logs "Unclosed connection" at ERROR level
+    (after runs that passed). A read answer gives its connection back at once."""
+
+    async def _send_request(self, *args: Any, **kwargs: Any) -> Any:
+        answer = await super()._send_request(*args, **kwargs)
+        if isinstance(answer, aiohttp.ClientResponse):
+            try:
+                await answer.read()  # engineio's own reads then get the same bytes
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                answer.release()
+                return str(exc)  # what engineio's _send_request returns for a failed request
+        return answer
+
+
+class _SocketIoClient(socketio.AsyncClient):  # type: ignore[misc]
+    def _engineio_client_class(self) -> type[engineio.AsyncClient]:
+        return _EngineIoClient
 
 
 class SocketClient:
@@ -132,7 +157,7 @@ async def open_socket(target: str, module: SocketModule, ctx: ProbeContext) -> t
     """
     # handle_sigint=False: python-engineio would otherwise take over the loop's SIGINT handler and
     # cancel every task on Ctrl-C, so serve mode could not drain its in-flight runs.
-    sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False, handle_sigint=False)
+    sio = _SocketIoClient(reconnection=False, logger=False, engineio_logger=False, handle_sigint=False)
     client = SocketClient(sio, module.transport)
     sio.on("*", client._on_event)
     refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

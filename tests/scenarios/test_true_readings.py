@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,15 @@ from probes import health
 from probes.context import ProbeContext
 from probes.result import Reason
 from sandbox.testing import SandboxHandle
-from tests.scenarios.test_bet_and_rewards import describe, run_journeys, same_url, sample, where, write_config
+from tests.scenarios.test_bet_and_rewards import (
+    describe,
+    run_journeys,
+    same_url,
+    sample,
+    sandbox_urls,
+    where,
+    write_config,
+)
 
 NO_SOCKETS: dict[str, Any] = {"socket_transports": []}  # the platform of our own speaks no socket.io
 
@@ -269,3 +279,21 @@ async def test_a_wrong_health_path_names_the_path_and_what_answered(
     module = health.HealthModule(health_path="/moved/health")
     result = await health.probe(sandbox.url(service), module, ProbeContext())
     assert (result.reason, result.message) == (reason, message)
+
+
+# -- quiet logs --------------------------------------------------------------------------------
+
+
+async def test_passing_uptime_runs_log_no_error(
+    clean_sandbox: SandboxHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both socket.io transports against Room-Service: no "Unclosed connection" from aiohttp."""
+    caplog.set_level(logging.WARNING)
+    for attempt in range(2):
+        path = config(tmp_path / str(attempt), sandbox_urls(clean_sandbox), ["uptime"])
+        results, _ = await run_journeys(path, ["uptime"])
+        assert results["uptime"].outcome is Outcome.SUCCESS, describe(results)
+        gc.collect()  # an answer never read is found here, and its connection reported
+        await asyncio.sleep(0.1)
+    errors = [f"{r.name}: {r.getMessage()[:80]}" for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
