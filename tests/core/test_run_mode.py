@@ -56,14 +56,15 @@ def test_failing_run_exits_1_with_step_and_reason_in_junit(tmp_path: Path, fake_
     assert "chat down" in (failure.get("message") or "")
 
 
-def test_html_error_page_fails_as_unexpected_body(tmp_path: Path, fake_platform: FakePlatform) -> None:
+def test_html_error_page_fails_as_http_status_naming_it(tmp_path: Path, fake_platform: FakePlatform) -> None:
     fake_platform.mode = "html"
     config = write_config(tmp_path, fake_platform.url)
     report = tmp_path / "r.json"
     done = runner("run", "--config", str(config), "--scenario", "uptime", "--report", str(report))
     assert done.returncode == 1
     result = json.loads(report.read_text())["results"][0]
-    assert (result["failed_step"], result["reason"]) == ("vault health", "unexpected_body")
+    assert (result["failed_step"], result["reason"]) == ("vault health", "http_status")
+    assert "GET /health: 503 text/html, not the contract's health JSON" in result["message"]
 
 
 def test_connection_refused_fails_as_connect_error(tmp_path: Path) -> None:

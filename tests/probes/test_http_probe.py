@@ -61,6 +61,7 @@ async def test_health_probe_reports_each_dependency(platform: FakePlatform) -> N
 
 
 async def test_health_probe_refuses_an_html_page(platform: FakePlatform) -> None:
-    platform.mode = "html"
+    platform.mode = "html"  # an ALB's 503 error page
     result = await PROBERS["health"](platform.url, HealthModule(), ProbeContext())
-    assert result.reason is Reason.UNEXPECTED_BODY
+    assert result.reason is Reason.HTTP_STATUS
+    assert result.message.startswith("GET /health: 503 text/html, not the contract's health JSON")
