@@ -1,0 +1,46 @@
+"""The page's own API calls are matched by ``contract.page_requests``, apart from the probes' paths.
+
+A platform whose page calls the API through another gateway route than the probes is described
+by config; a pattern the page never requests fails in time, naming what the page did request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sandbox.testing import SandboxHandle
+from tests.browser.conftest import FAST_OPTIONS, run_runner, sandbox_config
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def with_page_requests(config: Path, bet: str) -> Path:
+    data = yaml.safe_load(config.read_text())
+    data["contract"] = {"page_requests": {"bet": bet}}
+    config.write_text(yaml.safe_dump(data))
+    return config
+
+
+def test_a_bet_the_page_posts_elsewhere_times_out_naming_what_the_page_requested(
+    clean_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    options = {"spa_bet": {**FAST_OPTIONS["spa_bet"], "ui_timeout_seconds": 4}}
+    config = with_page_requests(sandbox_config(clean_sandbox, tmp_path, options), "/gateway/*/bets")
+    code, [result], stderr = run_runner(config, "--scenario", "spa_bet")
+    assert code == 1, stderr[-2000:]
+    assert (result["failed_step"], result["reason"]) == ("place bet", "timeout"), result["message"]
+    message = result["message"]
+    assert message.startswith("a POST of the page matching /gateway/*/bets: not within 4 s; the page requested: ")
+    assert "POST /api/vault/v1/bets (200)" in message
+    assert "?" not in message, message  # paths only, never a query string
+
+
+def test_the_page_request_pattern_finds_the_page_s_own_gateway_route(
+    clean_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    config = with_page_requests(sandbox_config(clean_sandbox, tmp_path), "/api/vault/v1/bets")
+    code, [result], stderr = run_runner(config, "--scenario", "spa_bet")
+    assert (code, result["outcome"]) == (0, "success"), f"{result['failed_step']}: {result['message']}"
