@@ -1,8 +1,8 @@
 """HTTP calls from inside a scenario step: the HTTP probe's exchange, raising on failure.
 
 ``await vault.call("POST", paths.bets, json=..., expect=["[STATUS] == 200"])`` returns the
-``Answer`` or raises ``StepFailure`` with the probe's bounded reason. ``breach=`` turns a
-condition mismatch into another reason (``guardrail_breach`` for a defence that gave way).
+``Answer`` or raises ``StepFailure`` with the probe's bounded reason. (A guardrail breach is
+judged by the guardrails journey from the answer, never from a mismatched condition.)
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ class ServiceClient:
         json: Any = None,
         headers: dict[str, str] | None = None,
         expect: Sequence[str] = OK,
-        breach: Reason | None = None,
         timeout_seconds: float | None = None,
     ) -> Answer:
         result = await self._send(method, path, json, headers, tuple(expect), timeout_seconds)
@@ -84,14 +83,7 @@ class ServiceClient:
             self._token = await self._relogin()  # the cached token expired: log in once more
             result = await self._send(method, path, json, headers, tuple(expect), timeout_seconds)
         if not result.success:
-            reason = result.reason or Reason.ERROR
-            if (
-                breach is not None
-                and reason in (Reason.HTTP_STATUS, Reason.UNEXPECTED_BODY)
-                and result.details.get("status") is not None
-            ):
-                reason = breach
-            raise StepFailure(reason, f"{self.name} {result.message}")
+            raise StepFailure(result.reason or Reason.ERROR, f"{self.name} {result.message}")
         return Answer(
             result.details["status"],
             result.details.get("json"),
