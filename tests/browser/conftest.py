@@ -21,6 +21,7 @@ from config.loader import load_settings
 from harness.discovery import discover
 from harness.results import RunResult
 from sandbox.testing import SandboxHandle
+from tests.local_server import serving
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = REPO / "config" / "sandbox-secrets"
@@ -67,15 +68,8 @@ async def page_server() -> AsyncIterator[str]:
     """A tiny site on a free loopback port; its URL."""
     app = web.Application()
     app.router.add_get("/{tail:.*}", _page)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 def local_config(tmp_path: Path, url: str, browser: dict[str, Any] | None = None) -> Path:

@@ -8,7 +8,6 @@ moved on one service only. The health probe's messages are checked against the r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -29,6 +28,7 @@ from probes import health
 from probes.context import ProbeContext
 from probes.result import Reason
 from sandbox.testing import SandboxHandle
+from tests.local_server import serving
 from tests.scenarios.test_bet_and_rewards import (
     describe,
     run_journeys,
@@ -82,20 +82,6 @@ async def platform() -> AsyncIterator[Platform]:
     async with serving(app) as url:
         state.url = url
         yield state
-
-
-@contextlib.asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    """``app`` on a free loopback port; its base URL."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)  # a held request does not hold the test
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # noqa: SLF001
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 def config(
