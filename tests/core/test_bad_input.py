@@ -356,12 +356,12 @@ def test_a_20_mb_config_is_refused_before_parsing(workspace: dict[str, str]) -> 
 def test_a_timeout_above_the_interval_warns_and_passes(
     workspace: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    override = {"scenarios.overrides.uptime": {"interval_seconds": 5, "timeout_seconds": 20}}
+    override = {"scenarios.overrides.uptime": {"interval_seconds": 5, "timeout_seconds": 25}}
     _write_case_config(Case("slow", (), "", override), workspace)
     assert runner.main(["check-config", workspace["config"]]) == 0
     out, err = capsys.readouterr()
     assert "ok:" in out and len(out.strip().splitlines()) == 1
-    assert "warning: scenarios.overrides.uptime: timeout_seconds 20 is above interval_seconds 5" in err
+    assert "warning: scenarios.overrides.uptime: timeout_seconds 25 is above interval_seconds 5" in err
     assert "skipped" in err
 
 
@@ -370,7 +370,7 @@ def test_list_shows_the_configs_overrides(workspace: dict[str, str], capsys: pyt
     _write_case_config(Case("list", (), "", override), workspace)
     assert runner.main(["list", "--config", workspace["config"]]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
-    assert rows["uptime"][2:6] == ["7s*", "20s", "no", "yes"]  # interval overridden, scheduled
+    assert rows["uptime"][2:6] == ["7s*", "25s", "no", "yes"]  # interval overridden, scheduled
     assert rows["chat"][5] == "no"  # not in scenarios.only
 
 
