@@ -2,6 +2,7 @@
 
 A platform whose page calls the API through another gateway route than the probes is described
 by config; a pattern the page never requests fails in time, naming what the page did request.
+(Which paths a pattern matches is ``tests/core/test_contract_patterns.py``: no browser needed.)
 """
 
 from __future__ import annotations
@@ -36,11 +37,3 @@ def test_a_bet_the_page_posts_elsewhere_times_out_naming_what_the_page_requested
     assert message.startswith("a POST of the page matching /gateway/*/bets: not within 4 s; the page requested: ")
     assert "POST /api/vault/v1/bets (200)" in message
     assert "?" not in message, message  # paths only, never a query string
-
-
-def test_the_page_request_pattern_finds_the_page_s_own_gateway_route(
-    clean_sandbox: SandboxHandle, tmp_path: Path
-) -> None:
-    config = with_page_requests(sandbox_config(clean_sandbox, tmp_path), "/api/vault/v1/bets")
-    code, [result], stderr = run_runner(config, "--scenario", "spa_bet")
-    assert (code, result["outcome"]) == (0, "success"), f"{result['failed_step']}: {result['message']}"
