@@ -15,6 +15,7 @@ import scenarios as scenarios_package
 from config.loader import validation_lines
 from config.settings import Settings
 from harness.scenario import Scenario
+from harness.shards import WHOLE, Shard
 
 __all__ = ["discover", "ScenarioPlan", "plan", "SelectionError"]
 
@@ -78,8 +79,10 @@ def plan(
     names: list[str] | None = None,
     tags: list[str] | None = None,
     targets: list[str] | None = None,
+    shard: Shard = WHOLE,
 ) -> list[ScenarioPlan]:
-    """The runs to do: config selection narrowed by command-line names, tags and targets."""
+    """The runs to do: config selection narrowed by command-line names, tags and targets,
+    then by ``shard`` to this replica's share of the scenario x target schedules."""
     selection = settings.scenarios
     for name in names or []:
         if name not in found:
@@ -108,5 +111,7 @@ def plan(
         interval = (override.interval_seconds if override else None) or scenario.interval_seconds
         timeout = (override.timeout_seconds if override else None) or scenario.timeout_seconds
         for target in targets or list(settings.targets):
+            if not shard.owns(name, target):
+                continue
             plans.append(ScenarioPlan(scenario, target, interval, timeout, options))
     return plans

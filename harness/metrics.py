@@ -75,7 +75,12 @@ class RunnerMetrics:
         self.interval = Gauge(
             "synthetic_scenario_interval_seconds", "Configured interval of the scenario", _RUN, registry=r
         )
-        self.info = Gauge("synthetic_runner_info", "The runner's version and region", ("version", "region"), registry=r)
+        self.info = Gauge(
+            "synthetic_runner_info",
+            "The runner's version, region and shard (I/N: replica I of the region's N)",
+            ("version", "region", "shard"),
+            registry=r,
+        )
         self.runner_errors = Counter(
             "synthetic_runner_errors", "Bugs in the runner or a scenario (not target failures)", ("region",), registry=r
         )

@@ -12,9 +12,10 @@ from prometheus_client import CollectorRegistry
 
 from config.settings import Settings
 from harness.accounts import TokenCache
-from harness.budget import StakeBudget
+from harness.budget import StakeBudget, share_of_budget
 from harness.metrics import RunnerMetrics
 from harness.secrets import register_secret
+from harness.shards import WHOLE, Shard
 
 __all__ = ["Runtime", "VERSION"]
 
@@ -31,16 +32,26 @@ class Runtime:
         registry: CollectorRegistry | None = None,
         verbose: bool = False,
         artifacts_dir: Path | None = None,
+        shard: Shard = WHOLE,
+        budget_ledger: Path | None = None,
     ) -> None:
+        """``shard``: this replica's part of the region (it gets that part of each stake budget);
+        ``budget_ledger``: the file that keeps today's spending across restarts (serve mode)."""
         self.settings = settings
+        self.shard = shard
         self.verbose = verbose
         self.artifacts_dir = artifacts_dir or settings.runner.artifacts_dir
         currencies = {c for t in settings.targets.values() for c in t.currencies}
         self.metrics = RunnerMetrics(settings.runner.region, currencies, settings.runner.dependency_allowlist, registry)
-        self.metrics.info.labels(VERSION, settings.runner.region).set(1)
+        self.metrics.info.labels(VERSION, settings.runner.region, shard.label).set(1)
         self.tokens = TokenCache()
         self.budget = StakeBudget(
-            {name: t.stake_budget_usd_per_day for name, t in settings.targets.items() if t.allow_money}
+            {
+                name: share_of_budget(t.stake_budget_usd_per_day, shard.count)
+                for name, t in settings.targets.items()
+                if t.allow_money
+            },
+            ledger=budget_ledger,
         )
         for name, target in settings.targets.items():
             if target.allow_money:

@@ -154,7 +154,8 @@ class Service:
         self._scheduler = self._arm()
         self.ready = True
         print(
-            f"mystery-guest: {len(self.plans)} scheduled runs, region {self.runtime.settings.runner.region}; "
+            f"mystery-guest: {len(self.plans)} scheduled runs, region {self.runtime.settings.runner.region}, "
+            f"shard {self.runtime.shard.label}; "
             f"metrics at http://{self.host}:{self.bound_port}/metrics",
             flush=True,
         )

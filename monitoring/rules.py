@@ -441,6 +441,7 @@ def runner_alerts(settings: RuleSettings) -> Group:
                 "on job: delete it, or make the pipeline's last step delete it."
             ),
         ),
+        *shard_rules(),
     )
     return Group("mystery-guest-runner-alerts", (*rules, region_silent(settings)))
 
@@ -469,6 +470,45 @@ def region_silent(settings: RuleSettings) -> Alert:
             "silenced. The runners may be fine; the agent or its path to this server is not."
         ),
     )
+
+
+# --- shards: one region's schedules split across replicas ------------------------------
+
+MAX_NAMED_SHARDS = 16
+"""ShardUnwatched can name every missing shard of a region run by up to this many replicas."""
+
+
+def shard_rules() -> tuple[Record, Alert]:
+    """Which shards a region should have (every ``I/N`` for the N its replicas report), and an
+    alert naming each one that does not report: its share of the schedules runs nowhere.
+
+    PromQL cannot count from a label, so the expected shards are spelt out, index by index,
+    up to ``MAX_NAMED_SHARDS``; the record runs in the same group, before the alert.
+    """
+    fleets = Record(
+        "synthetic:region_shards:info",
+        'max by (region, shards) (label_replace(synthetic_runner_info, "shards", "$1", "shard", "[0-9]+/([0-9]+)"))',
+    )
+    expected = "\nor\n".join(
+        f'label_replace({fleets.record}{{shards=~"{"|".join(str(n) for n in range(index, MAX_NAMED_SHARDS + 1))}"}}, '
+        f'"shard", "{index}/$1", "shards", "(.+)")'
+        for index in range(1, MAX_NAMED_SHARDS + 1)
+    )
+    unwatched = Alert(
+        name="ShardUnwatched",
+        expr=f"(\n{expected}\n)\nunless on (region, shard)\nsynthetic_runner_info",
+        severity="warning",
+        layer="runner",
+        for_="10m",
+        labels={"team": "sre"},
+        summary="Shard {{ $labels.shard }} of {{ $labels.region }} is not running: its schedules are unwatched",
+        description=(
+            "Replicas in {{ $labels.region }} split its schedules {{ $labels.shards }} ways, but no "
+            "replica reports shard {{ $labels.shard }} for 10 minutes: the scenarios it owns "
+            "(`python runner.py list --shard {{ $labels.shard }}`) run from nowhere in this region."
+        ),
+    )
+    return fleets, unwatched
 
 
 # --- the services' /health and /liveness, probed from outside --------------------------

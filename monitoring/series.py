@@ -33,7 +33,7 @@ RUNNER_SERIES: tuple[Series, ...] = (
     Series("synthetic_scenario_last_run_timestamp_seconds", "gauge", _SCENARIO),
     Series("synthetic_scenario_last_success_timestamp_seconds", "gauge", _SCENARIO),
     Series("synthetic_scenario_interval_seconds", "gauge", _SCENARIO),
-    Series("synthetic_runner_info", "gauge", ("version", "region")),
+    Series("synthetic_runner_info", "gauge", ("version", "region", "shard")),
     Series("synthetic_dependency_up", "gauge", ("service", "dependency", "target", "region")),
     Series("synthetic_service_up", "gauge", ("service", "target", "region")),
     Series("synthetic_tls_cert_expiry_timestamp_seconds", "gauge", ("service", "target", "region")),

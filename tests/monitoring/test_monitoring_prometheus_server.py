@@ -55,7 +55,7 @@ class _Exporter:
 def _runner(region: str, chat_passes: bool) -> RunnerMetrics:
     """A runner whose last two chat runs failed (unless ``chat_passes``); its bets pass."""
     metrics = RunnerMetrics(region, currencies=["USD"], dependency_allowlist=["kafka"])
-    metrics.info.labels("test", region).set(1)
+    metrics.info.labels("test", region, "1/1").set(1)
     now = time.time()
     for scenario, passes in (("chat", chat_passes), ("bet_settlement", True)):
         labels = (scenario, TARGET, region)
