@@ -29,6 +29,7 @@ __all__ = [
     "MissingSecret",
     "check_region",
     "parse_listen",
+    "UploadSettings",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
@@ -123,6 +124,35 @@ class BrowserSettings(_Model):
         if value is not None and not (value.is_file() and os.access(value, os.X_OK)):
             raise ValueError(f"{value} is not an executable file")
         return value
+
+
+class UploadSettings(_Model):
+    """Where failed runs' artifacts are copied: S3, or any S3-compatible store at ``endpoint_url``.
+
+    Credentials are never here: boto3 finds them in the environment (``AWS_ACCESS_KEY_ID``...)
+    or the ECS task role. Objects are keyed ``<prefix><region>/<scenario>/<date>/<run id>/``.
+    """
+
+    bucket: str
+    prefix: str = ""
+    region: str | None = None  # the bucket's region; None: boto3's default (AWS_REGION)
+    endpoint_url: AnyHttpUrl | None = None  # None: AWS S3 itself
+    max_concurrent: int = Field(4, ge=1, le=32)  # uploads at once, each in a thread of its own
+    queue_size: int = Field(100, ge=1)  # runs waiting beyond this are dropped (and counted)
+    drain_seconds: float = Field(20.0, ge=0)  # at exit, how long uploads in flight may still take
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+            raise ValueError("not an S3 bucket name (3-63 lowercase letters, digits, '.' or '-')")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        return f"{value}/" if value else ""
 
 
 class AccountsConfig(_Model):
@@ -225,6 +255,7 @@ class RunnerSettings(BaseSettings):
     dependency_allowlist: tuple[str, ...] = ("database", "kafka", "redis", "chat", "origin")
     max_concurrent_runs: int = Field(8, ge=1)
     browser: BrowserSettings = BrowserSettings()
+    upload: UploadSettings | None = None  # None: artifacts stay in artifacts_dir only
 
     @classmethod
     def settings_customise_sources(

@@ -84,6 +84,8 @@ async def execute(runtime: Runtime, plan: ScenarioPlan) -> RunResult:
         message=redact(message)[:300],
         artifacts_dir=str(run.artifacts_dir) if run.has_artifacts else None,
     )
+    if runtime.uploads is not None:
+        result.artifacts_url = runtime.uploads.offer(result)
     runtime.metrics.record(result)
     log_result(result)
     if cancelled:

@@ -120,6 +120,8 @@ def log_result(result: RunResult) -> None:
         fields["flaky"] = True
     if result.artifacts_dir:
         fields["artifacts"] = result.artifacts_dir
+    if result.artifacts_url:
+        fields["artifacts_url"] = result.artifacts_url
     if result.message:
         fields["message"] = result.message
     level = logging.INFO if result.outcome in ("success", "skipped") else logging.WARNING

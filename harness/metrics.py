@@ -125,6 +125,12 @@ class RunnerMetrics:
         self.stake_budget = Gauge(
             "synthetic_stake_budget_remaining_usd", "Stake budget left today, in USD", ("target",), registry=r
         )
+        self.artifact_uploads = Counter(
+            "synthetic_artifact_uploads",
+            "Runs whose artifacts were sent to object storage, by result (success, failure, dropped)",
+            ("result",),
+            registry=r,
+        )
         self.browser_timing = Gauge(
             "synthetic_browser_timing_seconds", "Navigation timing and Web Vitals", ("scenario", "metric"), registry=r
         )

@@ -2,7 +2,8 @@
 
 JUnit: one ``testsuite`` (``mystery-guest``), one ``testcase`` per scenario and target
 (``classname`` = target, ``name`` = scenario); a failure's message names the failing step
-and reason; skipped runs are ``<skipped>``; flaky passes carry a ``flaky`` property.
+and reason (and where its artifacts are: the uploaded copy's URL, else the local folder);
+skipped runs are ``<skipped>``; flaky passes carry a ``flaky`` property.
 
 A retried run keeps every attempt, as Maven Surefire writes reruns: a flaky pass gets a
 ``<flakyFailure>`` (``<flakyError>`` for a timeout) per failed attempt, a run that failed
@@ -39,6 +40,8 @@ def render_table(results: Sequence[RunResult]) -> str:
             lines.append(f"  {r.scenario} [{r.target}]: {r.message}")
         if r.artifacts_dir and r.outcome is not Outcome.SUCCESS:
             lines.append(f"  {r.scenario} [{r.target}]: artifacts in {r.artifacts_dir}")
+        if r.artifacts_url:
+            lines.append(f"  {r.scenario} [{r.target}]: artifacts uploaded to {r.artifacts_url}")
     passed = sum(r.passed for r in results)
     lines.append(f"{passed} passed, {len(results) - passed} not passed, {len(results)} runs")
     return redact("\n".join(lines))
@@ -73,11 +76,12 @@ def write_junit(results: Sequence[RunResult], path: Path, now: float | None = No
             ("attempts", str(r.attempts)),
             ("flaky", str(r.flaky).lower()),
             ("artifacts", r.artifacts_dir or ""),
+            ("artifacts_url", r.artifacts_url or ""),
         ):
             ET.SubElement(properties, "property", {"name": key, "value": value})
         summary = f"step '{r.failed_step or '-'}' failed: {r.reason}: {r.message}"
-        if r.artifacts_dir:
-            summary += f" (artifacts: {r.artifacts_dir})"
+        if r.artifacts_url or r.artifacts_dir:
+            summary += f" (artifacts: {r.artifacts_url or r.artifacts_dir})"
         if r.outcome is Outcome.FAILURE or r.outcome is Outcome.ABORTED:
             node = ET.SubElement(case, "failure", {"message": redact(summary), "type": r.reason or "failure"})
             node.text = redact(_steps_text(r))

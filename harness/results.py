@@ -65,6 +65,7 @@ class RunResult:
     attempts: int = 1
     flaky: bool = False
     artifacts_dir: str | None = None
+    artifacts_url: str | None = None  # where the artifacts were uploaded (runner.upload)
     extra: dict[str, Any] = field(default_factory=dict)
     earlier_attempts: list[Attempt] = field(default_factory=list)
     """Every failed attempt before this one, oldest first (``--retries``)."""

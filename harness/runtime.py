@@ -16,6 +16,7 @@ from harness.budget import StakeBudget, share_of_budget
 from harness.metrics import RunnerMetrics
 from harness.secrets import register_secret
 from harness.shards import WHOLE, Shard
+from harness.upload import ArtifactUploads
 
 __all__ = ["Runtime", "VERSION"]
 
@@ -56,6 +57,8 @@ class Runtime:
         for name, target in settings.targets.items():
             if target.allow_money:
                 self.metrics.stake_budget.labels(name).set(float(self.budget.remaining(name)))
+        upload = settings.runner.upload
+        self.uploads = ArtifactUploads(upload, self.metrics, verbose=verbose) if upload else None
         self.plugins: dict[str, Any] = {}  # e.g. the browser pool, created by probes on first use
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._http: httpx.AsyncClient | None = None
@@ -80,6 +83,8 @@ class Runtime:
         self._closers.append(closer)
 
     async def aclose(self) -> None:
+        if self.uploads is not None:
+            await self.uploads.drain()
         for closer in reversed(self._closers):
             with contextlib.suppress(Exception):
                 await closer()

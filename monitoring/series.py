@@ -43,6 +43,7 @@ RUNNER_SERIES: tuple[Series, ...] = (
     Series("synthetic_stake_budget_remaining_usd", "gauge", ("target",)),
     Series("synthetic_browser_timing_seconds", "gauge", ("scenario", "metric")),
     Series("synthetic_runner_errors_total", "counter", ("region",)),
+    Series("synthetic_artifact_uploads_total", "counter", ("result",)),
 )
 """Exported by the probe runner (harness/) on its /metrics."""
 
