@@ -1,4 +1,5 @@
-"""The fleet as deployed: how late a region's samples reach the central rules through remote-write.
+"""The fleet as deployed: how late a region's samples reach the central rules through remote-write,
+and how a region's work splits across replicas (``bench.fleet_shares``).
 
 A runner (``runner.py serve``, ``rates_freshness`` against a sandbox) is scraped twice: by a
 Prometheus agent with the shipped agent config (``monitoring.prometheus_config``, Prometheus'
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import yaml
 
+from bench.fleet_shares import work_per_replica
 from bench.processes import running
 from bench.report import BenchOptions, Goal, Section, table
 from bench.runner_config import write_config
@@ -32,7 +34,7 @@ from harness.discovery import discover
 __all__ = ["TITLE", "run"]
 
 NAME = "fleet"
-TITLE = "6. Fleet: a region's samples through remote-write to the central rules"
+TITLE = "6. Fleet: a region's samples through remote-write to the central rules, and its work per replica"
 PROMETHEUS = "prometheus"
 SCRAPE = "1s"
 EVALUATION = "1s"
@@ -192,8 +194,11 @@ def run(options: BenchOptions) -> Section:
         ]
         for path, figure in figures.items()
     ]
+    shares, shares_goal, shares_data = work_per_replica()
     body = "\n".join(
         [
+            "### A region's samples through remote-write",
+            "",
             f"A runner's sample to the first evaluation of a central rule that sees it (scrape every {SCRAPE}, "
             f"evaluation every {EVALUATION}; the agent's remote-write queue as shipped, Prometheus' defaults). "
             "push: runner -> agent -> remote-write -> central Prometheus; pull: the central Prometheus scrapes "
@@ -212,6 +217,8 @@ def run(options: BenchOptions) -> Section:
             "measured). Against the 1 to 5 min `for:` of the shipped rules, pushing adds seconds to the time an "
             "alert takes. An agent sends nothing for its first seconds (about 6 s here: it reads its "
             "write-ahead log first); those samples are left out above.",
+            "",
+            shares,
         ]
     )
     goal = Goal(
@@ -219,5 +226,10 @@ def run(options: BenchOptions) -> Section:
         met=len(delays.by_path["push"]) >= 100,
         detail=f"median {pushed['median']:.2f} s, p99 {pushed['p99']:.2f} s over {int(pushed['n'])} samples",
     )
-    data: dict[str, Any] = {"delays_seconds": delays.by_path, "scrape": SCRAPE, "evaluation": EVALUATION}
-    return Section(NAME, TITLE, f".venv/bin/python -m bench --only {NAME}", body, goals=[goal], data=data)
+    data: dict[str, Any] = {
+        "delays_seconds": delays.by_path,
+        "scrape": SCRAPE,
+        "evaluation": EVALUATION,
+        "work_per_replica": shares_data,
+    }
+    return Section(NAME, TITLE, f".venv/bin/python -m bench --only {NAME}", body, goals=[goal, shares_goal], data=data)

@@ -34,5 +34,5 @@ BENCHES = (
     Bench("detect", "time to detect five faults, to metric and to alert", 8, "bench.detect"),
     Bench("soak", "1,000 runs in serve mode: resources, drift, lost results", 4, "bench.soak"),
     Bench("scale", "API runs per minute one runner sustains", 4, "bench.scale"),
-    Bench("fleet", "a region's samples through remote-write to the central rules", 3, "bench.fleet"),
+    Bench("fleet", "a region's samples through remote-write, and its work per replica", 3, "bench.fleet"),
 )

@@ -213,3 +213,12 @@ def test_credentials_never_go_in_the_config(tmp_path: Path) -> None:
         "runner.upload.endpoint_url: not a URL",
         "runner.upload.aws_secret_access_key: unknown key",
     ]
+
+
+def test_the_shipped_lifecycle_rule_is_accepted_by_the_store(s3: tuple[str, Any]) -> None:
+    """deploy/s3-lifecycle.json, as the README applies it: valid for the S3 API and kept by the store."""
+    _, client = s3
+    rules = json.loads((Path(__file__).resolve().parents[2] / "deploy" / "s3-lifecycle.json").read_text())
+    client.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration=rules)
+    (rule,) = client.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Expiration"] == {"Days": 30}
