@@ -211,6 +211,8 @@ def _metrics_of_serve(config: Path, shard: str) -> subprocess.Popen[str]:
             "127.0.0.1:0",
             "--max-start-offset",
             "3600",  # the first runs would start within the hour: none does during the test
+            "--scenario",
+            "uptime",  # shard 2/2 owns it; shard 1/2 owns nothing and still reports
             "--shard",
             shard,
         ],
@@ -223,7 +225,8 @@ def _metrics_of_serve(config: Path, shard: str) -> subprocess.Popen[str]:
 
 
 def test_two_serving_shards_split_the_budget_and_one_resumes_its_ledger(tmp_path: Path) -> None:
-    """Real ``serve`` processes: shard 1/2 restarts with 20.00 USD already spent today."""
+    """Real ``serve`` processes: shard 1/2 restarts with 20.00 USD already spent today and, owning
+    none of the selected schedules, still serves /metrics (or ShardUnwatched would fire)."""
     config = _serve_config(tmp_path)
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
@@ -236,6 +239,7 @@ def test_two_serving_shards_split_the_budget_and_one_resumes_its_ledger(tmp_path
             assert process.stdout is not None
             banner = process.stdout.readline()
             assert f"shard {shard}; metrics at " in banner, banner + (process.stderr.read() if process.stderr else "")
+            assert banner.startswith(f"mystery-guest: {0 if shard == '1/2' else 1} scheduled runs, region eu-west-1")
             url = banner.rsplit(" ", 1)[1].strip()
             text = httpx.get(url, timeout=10).text
             remaining = "30.0" if shard == "1/2" else "50.0"
@@ -244,8 +248,10 @@ def test_two_serving_shards_split_the_budget_and_one_resumes_its_ledger(tmp_path
     finally:
         for process in processes.values():
             process.send_signal(signal.SIGTERM)
-        for process in processes.values():
-            assert process.wait(timeout=30) == 0
+    ends = {shard: process.communicate(timeout=30) for shard, process in processes.items()}
+    assert [process.returncode for process in processes.values()] == [0, 0], ends
+    assert "warning: shard 1/2 owns none of the selected schedules; serving /metrics only" in ends["1/2"][1]
+    assert "owns none" not in ends["2/2"][1]
 
 
 def test_serve_refuses_a_broken_ledger_in_one_line(
