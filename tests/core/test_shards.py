@@ -243,7 +243,7 @@ def test_two_serving_shards_split_the_budget_and_one_resumes_its_ledger(tmp_path
             url = banner.rsplit(" ", 1)[1].strip()
             text = httpx.get(url, timeout=10).text
             remaining = "30.0" if shard == "1/2" else "50.0"
-            assert f'synthetic_stake_budget_remaining{{target="prod"}} {remaining}' in text
+            assert f'synthetic_stake_budget_remaining_usd{{target="prod"}} {remaining}' in text
             assert f'region="eu-west-1",shard="{shard}"' in text.split("synthetic_runner_info{", 1)[1]
     finally:
         for process in processes.values():
