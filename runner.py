@@ -3,7 +3,7 @@
 
     python runner.py serve        --config FILE [--listen HOST:PORT]     scheduled runner (the container)
     python runner.py run          --config FILE [--scenario N]... [--tag T]...   once: CI gate / triage
-    python runner.py list         [--config FILE]                        scenarios, tags, intervals
+    python runner.py list         [--config FILE] [--shard I/N]          scenarios, tags, intervals
     python runner.py check-config FILE                                   validate a config
     python runner.py schema                                              the config's JSON Schema
     python runner.py sandbox      [...]                                  the built-in stand-in platform
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 from config.loader import DEFAULT_CONFIG, ConfigError, load_settings
 from config.settings import Settings, check_region, parse_listen
 from harness.logs import LOG_FORMATS
+from harness.shards import WHOLE, Shard, ShardError
 
 if TYPE_CHECKING:
     from harness.discovery import ScenarioPlan
@@ -53,13 +55,15 @@ example (a post-deploy gate):
 SIGHUP reloads the config (maintenance windows, targets' settings) without a restart.
 
 example:
-  python runner.py serve --config config/prod.yaml --listen 0.0.0.0:9150""",
+  python runner.py serve --config config/prod.yaml --listen 0.0.0.0:9150
+  python runner.py serve --config config/prod.yaml --shard 2/4   # the second of four replicas""",
     "list": """exit codes:
   0  listed
   2  usage error
 
 example:
-  python runner.py list""",
+  python runner.py list
+  python runner.py list --config config/prod.yaml --shard 2/4   # the schedules replica 2 of 4 runs""",
     "check-config": """exit codes:
   0  the config is valid (one summary line)
   2  it is not: one line per problem, named by its place (targets.prod.vault_url: not a URL)
@@ -137,6 +141,27 @@ def _listen(text: str) -> str:
     return text
 
 
+def _shard_flag(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r}: {exc}") from None
+
+
+def _shard(args: argparse.Namespace) -> Shard:
+    """This replica's share: ``--shard``, else ``MG_SHARD``, else the whole region."""
+    if args.shard is not None:
+        shard: Shard = args.shard
+        return shard
+    text = os.environ.get("MG_SHARD")
+    if text is None:
+        return WHOLE
+    try:
+        return Shard.parse(text)
+    except ShardError as exc:
+        raise UsageError(f"MG_SHARD={text[:20]!r}: {exc}") from None
+
+
 def _http_url(text: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -161,7 +186,7 @@ def _load(path: Path, region: str | None = None, *, check_secrets: bool = True) 
     return settings
 
 
-def _plans(args: argparse.Namespace, settings: Settings) -> list[ScenarioPlan]:
+def _plans(args: argparse.Namespace, settings: Settings, shard: Shard = WHOLE) -> list[ScenarioPlan]:
     """The selection, or a ``UsageError`` naming the flag or config place that breaks it."""
     from harness.discovery import SelectionError, plan
 
@@ -177,6 +202,7 @@ def _plans(args: argparse.Namespace, settings: Settings) -> list[ScenarioPlan]:
             names=getattr(args, "scenario", None),
             tags=getattr(args, "tag", None),
             targets=getattr(args, "target", None),
+            shard=shard,
         )
     except SelectionError as exc:
         raise UsageError(str(exc)) from None
@@ -273,9 +299,26 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_list_shard(settings: Settings, shard: Shard) -> int:
+    """The schedules (scenario x target) one replica runs."""
+    everything = _plans(argparse.Namespace(), settings)
+    mine = _plans(argparse.Namespace(), settings, shard)
+    rows = [("SCENARIO", "TARGET", "INTERVAL", "TAGS")]
+    rows += [(p.name, p.target, f"{p.interval_seconds:g}s", ",".join(p.scenario.tags)) for p in mine]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
+    print(f"shard {shard.label} of region {settings.runner.region}: {len(mine)} of {len(everything)} schedules")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    """Every scenario with the interval and timeout the config gives it ('*': overridden there)."""
+    """Every scenario with the interval and timeout the config gives it ('*': overridden there);
+    with a shard (``--shard`` or ``MG_SHARD``), the schedules that replica runs."""
+    shard = _shard(args)
     settings = _load(Path(args.config), check_secrets=False)
+    if args.shard is not None or "MG_SHARD" in os.environ:
+        return cmd_list_shard(settings, shard)
     selected = {p.name: p for p in _plans(argparse.Namespace(), settings)}
     rows = [("SCENARIO", "TAGS", "INTERVAL", "TIMEOUT", "MONEY", "SCHEDULED", "CHECKS")]
     for name, scenario in sorted(_catalogue().items()):
@@ -342,13 +385,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from harness.budget import LedgerError
     from harness.logs import setup_logging
     from harness.runtime import Runtime
     from harness.scheduler import Service
 
+    shard = _shard(args)
     settings = _load(Path(args.config), args.region)
-    plans = _plans(args, settings)
-    if not plans:
+    plans = _plans(args, settings, shard)
+    if not plans and (shard == WHOLE or not _plans(args, settings)):
         raise UsageError("error: nothing to schedule: the selection is empty")
     flag = "--listen" if args.listen else "runner.listen (or MG_LISTEN)"
     listen = args.listen or settings.runner.listen
@@ -356,8 +401,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem:
         raise UsageError(f"{flag} {listen}: {problem}")
     _check_outputs(args)
+    if not plans:  # a replica whose siblings own every schedule still reports, or ShardUnwatched fires
+        print(
+            f"warning: shard {shard.label} owns none of the selected schedules; serving /metrics only", file=sys.stderr
+        )
     setup_logging(settings.runner.log_level, log_format=args.log_format)
-    runtime = Runtime(settings, artifacts_dir=Path(args.artifacts) if args.artifacts else None)
+    artifacts = Path(args.artifacts) if args.artifacts else settings.runner.artifacts_dir
+    try:  # the ledger keeps today's stake spending across restarts
+        runtime = Runtime(
+            settings, artifacts_dir=artifacts, shard=shard, budget_ledger=artifacts / f"stake-budget-{shard.slug}.json"
+        )
+    except LedgerError as exc:
+        raise UsageError(f"error: {exc}") from None
     service = Service(
         runtime, plans, listen, settings.runner.shutdown_grace_seconds, max_start_offset_seconds=args.max_start_offset
     )
@@ -392,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = command("list", "list scenarios with tags and intervals")
     listing.add_argument("--config", default=str(DEFAULT_CONFIG), help="YAML config whose overrides to show")
+    listing.add_argument(
+        "--shard", type=_shard_flag, metavar="I/N", help="the schedules replica I of N runs (MG_SHARD)"
+    )
 
     def selection(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", default=str(DEFAULT_CONFIG), help="YAML config (default: the sandbox's)")
@@ -439,6 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=60.0,
         help="spread first runs over up to this many seconds (default 60)",
+    )
+    serve.add_argument(
+        "--shard", type=_shard_flag, metavar="I/N", help="run only replica I of N's share of the schedules (MG_SHARD)"
     )
 
     sub.add_parser(

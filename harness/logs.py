@@ -66,6 +66,8 @@ class TextFormatter(logging.Formatter):
             line += f": {fields['reason']}"
         if fields.get("message") and result != "success":
             line += f": {fields['message']}"
+        if fields.get("artifacts_url"):
+            line += f" (artifacts: {fields['artifacts_url']})"
         return line
 
 

@@ -106,11 +106,26 @@ def test_two_processes_agree_on_the_split() -> None:
 @pytest.mark.parametrize(
     ("argv", "env", "expected"),
     [
-        (["serve", "--shard", "3/2"], None, "error: --shard 3/2: the index must be between 1 and 2"),
-        (["serve", "--shard", "x"], None, "error: --shard x: not I/N (e.g. 2/4: the second of four replicas)"),
-        (["list", "--shard", "0/0"], None, "error: --shard 0/0: N, the number of replicas, must be at least 1"),
-        (["serve"], "garbage", "error: MG_SHARD=garbage: not I/N (e.g. 2/4: the second of four replicas)"),
-        (["list"], "", "error: MG_SHARD=: not I/N (e.g. 2/4: the second of four replicas)"),
+        (
+            ["serve", "--shard", "3/2"],
+            None,
+            "runner.py serve: error: argument --shard: '3/2': the index must be between 1 and 2"
+            " (see runner.py serve --help)",
+        ),
+        (
+            ["serve", "--shard", "x"],
+            None,
+            "runner.py serve: error: argument --shard: 'x': not I/N (e.g. 2/4: the second of four replicas)"
+            " (see runner.py serve --help)",
+        ),
+        (
+            ["list", "--shard", "0/0"],
+            None,
+            "runner.py list: error: argument --shard: '0/0': N, the number of replicas, must be at least 1"
+            " (see runner.py list --help)",
+        ),
+        (["serve"], "garbage", "MG_SHARD='garbage': not I/N (e.g. 2/4: the second of four replicas)"),
+        (["list"], "", "MG_SHARD='': not I/N (e.g. 2/4: the second of four replicas)"),
     ],
 )
 def test_a_bad_shard_is_one_line_and_exit_2(
