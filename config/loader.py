@@ -127,6 +127,9 @@ def _read_config(path: Path) -> str:
             raise ConfigError([f"{path}: {info.st_size} bytes, more than a config may have ({CONFIG_MAX_BYTES})"])
         with path.open("rb") as file:
             data = file.read(CONFIG_MAX_BYTES + 1)
+    except FileNotFoundError:
+        # The image's default config is a path to mount: say so in the one line a container log shows.
+        raise ConfigError([f"{path}: cannot read: no such file (mount your config here, or name another)"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
     if len(data) > CONFIG_MAX_BYTES:

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(chromium prometheus prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter)
+DEBIAN_PACKAGES=(chromium fonts-liberation ca-certificates prometheus prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -23,10 +23,12 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing Python packages into .venv"
+lock=requirements/dev.lock  # pinned by scripts/lock.sh; the image installs requirements/runtime.lock
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
+  echo "setup: installing Python packages into .venv from $lock"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[sandbox,dev]'
+  .venv/bin/pip install -q -r "$lock"
+  .venv/bin/pip install -q --no-deps -e .
   touch "$stamp"
 fi
 
