@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The runner image's packages (Dockerfile), then the monitoring stack the tests run.
 DEBIAN_PACKAGES=(chromium fonts-liberation ca-certificates prometheus prometheus-alertmanager prometheus-pushgateway prometheus-blackbox-exporter)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
