@@ -94,6 +94,15 @@ class SandboxHandle:
     def admin_url(self) -> str:
         return self.url("admin")
 
+    def target_urls(self) -> dict[str, str]:
+        """The four URLs of a config's ``targets.<name>`` that point at this sandbox."""
+        return {
+            "vault_url": self.vault_url,
+            "concierge_url": self.concierge_url,
+            "room_service_url": self.room_service_url,
+            "spa_url": self.cdn_url,
+        }
+
     # -- faults ----------------------------------------------------------------------------
 
     def _admin(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

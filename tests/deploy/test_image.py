@@ -45,10 +45,7 @@ def _mounted_config(sandbox: SandboxHandle) -> str:
         "runner": {"shutdown_grace_seconds": 5},
         "targets": {
             "sandbox": {
-                "vault_url": sandbox.vault_url,
-                "concierge_url": sandbox.concierge_url,
-                "room_service_url": sandbox.room_service_url,
-                "spa_url": sandbox.cdn_url,
+                **sandbox.target_urls(),
                 "region": "local",
                 "allow_money": False,
                 "currencies": ["USD", "EUR", "GBP", "BTC"],
