@@ -18,6 +18,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config.contract import Contract, template_fields
+from config.maintenance import MaintenanceWindow
 
 __all__ = [
     "Settings",
@@ -285,6 +286,8 @@ class Settings(_Model):
     targets: dict[str, TargetConfig]
     scenarios: ScenarioSelection = ScenarioSelection()
     contract: Contract = Contract()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    """Planned maintenance windows (config/maintenance.py); ``SIGHUP`` reloads them in serve mode."""
     base_dir: Path = Path(".")  # where relative secret files are found (the config file's repo)
 
     @field_validator("targets")
@@ -296,6 +299,17 @@ class Settings(_Model):
             if not _NAME.match(name):
                 raise ValueError(f"target name {name!r} must be lowercase letters, digits, '-' or '_'")
         return value
+
+    @model_validator(mode="after")
+    def _windows_name_known_targets(self) -> Settings:
+        names = [window.name for window in self.maintenance]
+        if len(set(names)) != len(names):
+            raise ValueError("maintenance: two windows share a name")
+        for window in self.maintenance:
+            unknown = sorted(set(window.targets) - set(self.targets))
+            if unknown:
+                raise ValueError(f"maintenance window {window.name}: unknown target(s) {', '.join(unknown)}")
+        return self
 
     def secret(self, ref: SecretRef) -> str:
         return ref.read(self.base_dir)

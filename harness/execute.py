@@ -14,6 +14,7 @@ import time
 from harness.discovery import ScenarioPlan
 from harness.errors import RunSkipped, StepFailure
 from harness.logs import log_result
+from harness.maintenance import open_window
 from harness.results import Outcome, RunResult
 from harness.run import Run
 from harness.runtime import Runtime
@@ -48,6 +49,11 @@ async def execute(runtime: Runtime, plan: ScenarioPlan) -> RunResult:
     try:
         if scenario.moves_money and not run.target.allow_money:
             raise RunSkipped(f"{plan.name} moves money and target {plan.target} does not allow it")
+        window = open_window(runtime.settings, plan.target) if scenario.moves_money else None
+        if window is not None:
+            raise RunSkipped(
+                f"{plan.name} moves money: paused during maintenance window {window.name} on {plan.target}"
+            )
         async with asyncio.timeout(plan.timeout_seconds):
             await scenario.journey(run)
     except StepFailure as failure:

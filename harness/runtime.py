@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from config.settings import Settings
 from harness.accounts import TokenCache
 from harness.budget import StakeBudget, share_of_budget
+from harness.maintenance import MaintenanceCollector
 from harness.metrics import RunnerMetrics
 from harness.secrets import register_secret
 from harness.shards import WHOLE, Shard
@@ -45,6 +46,7 @@ class Runtime:
         currencies = {c for t in settings.targets.values() for c in t.currencies}
         self.metrics = RunnerMetrics(settings.runner.region, currencies, settings.runner.dependency_allowlist, registry)
         self.metrics.info.labels(VERSION, settings.runner.region, shard.label).set(1)
+        self.metrics.registry.register(MaintenanceCollector(lambda: self.settings))
         self.tokens = TokenCache()
         self.budget = StakeBudget(
             {

@@ -44,6 +44,7 @@ RUNNER_SERIES: tuple[Series, ...] = (
     Series("synthetic_browser_timing_seconds", "gauge", ("scenario", "metric")),
     Series("synthetic_runner_errors_total", "counter", ("region",)),
     Series("synthetic_artifact_uploads_total", "counter", ("result",)),
+    Series("synthetic_maintenance_active", "gauge", ("target", "service", "region")),
 )
 """Exported by the probe runner (harness/) on its /metrics."""
 

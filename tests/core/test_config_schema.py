@@ -36,7 +36,7 @@ def test_runner_prints_the_schema_and_the_committed_copy_is_current() -> None:
 def test_the_schema_has_no_internal_fields_and_forbids_unknown_keys() -> None:
     schema = json.loads(render_schema())
     assert "base_dir" not in schema["properties"]
-    assert set(schema["properties"]) == {"runner", "targets", "scenarios", "contract"}
+    assert set(schema["properties"]) == {"runner", "targets", "scenarios", "contract", "maintenance"}
     assert schema["additionalProperties"] is False
     assert schema["$defs"]["TargetConfig"]["additionalProperties"] is False
 
