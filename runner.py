@@ -413,8 +413,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     except LedgerError as exc:
         raise UsageError(f"error: {exc}") from None
+
+    def reload() -> tuple[Settings, list[ScenarioPlan]]:  # SIGHUP: the same file, flags, shard and checks
+        fresh = _load(Path(args.config), args.region)
+        return fresh, _plans(args, fresh, shard)
+
     service = Service(
-        runtime, plans, listen, settings.runner.shutdown_grace_seconds, max_start_offset_seconds=args.max_start_offset
+        runtime,
+        plans,
+        listen,
+        settings.runner.shutdown_grace_seconds,
+        max_start_offset_seconds=args.max_start_offset,
+        reload=reload,
     )
     return asyncio.run(service.serve())
 

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import random
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from config.settings import Settings
 from harness.discovery import ScenarioPlan
 from harness.execute import execute, skipped_result
 from harness.logs import log_result
@@ -45,8 +47,10 @@ class Service:
         listen: str,
         grace_seconds: float,
         max_start_offset_seconds: float = 60.0,
+        reload: Callable[[], tuple[Settings, list[ScenarioPlan]]] | None = None,
     ) -> None:
         self.runtime = runtime
+        self.reload = reload
         self.plans = {f"{p.name}@{p.target}": p for p in plans}
         self.host, _, port = listen.rpartition(":")
         self.port = int(port)
@@ -118,28 +122,69 @@ class Service:
     def _arm(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_listener(self._on_dropped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
-        now = datetime.now(UTC)
         for key, plan in self.plans.items():
-            self.runtime.metrics.declare(plan.name, plan.target, plan.interval_seconds)
-            offset = random.uniform(0, min(plan.interval_seconds, self.max_start_offset_seconds))
-            scheduler.add_job(
-                self._run,
-                IntervalTrigger(seconds=plan.interval_seconds, start_date=now + timedelta(seconds=offset)),
-                args=[key],
-                id=key,
-                name=key,
-                max_instances=1,
-                coalesce=False,
-                misfire_grace_time=max(1, int(plan.interval_seconds)),
-            )
+            self._schedule(scheduler, key, plan)
         scheduler.start()
         return scheduler
+
+    def _schedule(self, scheduler: AsyncIOScheduler, key: str, plan: ScenarioPlan) -> None:
+        self.runtime.metrics.declare(plan.name, plan.target, plan.interval_seconds)
+        offset = random.uniform(0, min(plan.interval_seconds, self.max_start_offset_seconds))
+        scheduler.add_job(
+            self._run,
+            IntervalTrigger(seconds=plan.interval_seconds, start_date=datetime.now(UTC) + timedelta(seconds=offset)),
+            args=[key],
+            id=key,
+            name=key,
+            max_instances=1,
+            coalesce=False,
+            misfire_grace_time=max(1, int(plan.interval_seconds)),
+        )
+
+    def _reload(self) -> None:
+        """SIGHUP: read the config again, as Prometheus and Alertmanager do.
+
+        Metrics, history and the registry stay; a scenario still selected keeps its job and
+        so its phase (a changed interval starts from its next planned run); new ones are
+        scheduled, dropped ones unscheduled. A config that does not load changes nothing.
+        """
+        if self.reload is None or self._scheduler is None:
+            return
+        try:
+            settings, plans = self.reload()
+        except Exception as exc:  # a broken edit must never take the running schedule down
+            lines = getattr(exc, "lines", None) or getattr(exc, "errors", None) or [str(exc)]
+            log.error("config reload failed; keeping the running config", extra={"fields": {"errors": lines}})
+            return
+        self.runtime.settings = settings
+        wanted = {f"{p.name}@{p.target}": p for p in plans}
+        for key in set(self.plans) - set(wanted):
+            self._scheduler.remove_job(key)
+        for key, plan in wanted.items():
+            old = self.plans.get(key)
+            if old is None:
+                self._schedule(self._scheduler, key, plan)
+                continue
+            if plan.interval_seconds != old.interval_seconds:
+                job = self._scheduler.get_job(key)
+                start = job.next_run_time if job is not None else datetime.now(UTC)
+                self._scheduler.reschedule_job(
+                    key, trigger=IntervalTrigger(seconds=plan.interval_seconds, start_date=start)
+                )
+                self.runtime.metrics.declare(plan.name, plan.target, plan.interval_seconds)
+        self.plans = wanted
+        windows = [w.name for w in settings.maintenance]
+        log.info(
+            "config reloaded",
+            extra={"fields": {"scheduled_runs": len(wanted), "maintenance_windows": windows}},
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
@@ -168,7 +213,7 @@ class Service:
         await self._drain()
         await http_runner.cleanup()
         await self.runtime.aclose()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         return 0
 
