@@ -13,17 +13,24 @@ from pathlib import Path
 
 from monitoring.alertmanager import ALERTMANAGER_FILE, render_alertmanager
 from monitoring.dashboard import DASHBOARD_FILE, render_dashboard
+from monitoring.maintenance import load_windows
 from monitoring.prometheus_config import agent_files
-from monitoring.rules import RULES_DIR, render_rule_files
+from monitoring.rules import DEFAULT_RUNBOOK_BASE_URL, RULES_DIR, RuleSettings, render_rule_files
 
-__all__ = ["generated_files", "main"]
+__all__ = ["SHIPPED_CONFIG", "generated_files", "main"]
+
+SHIPPED_CONFIG = Path(__file__).resolve().parents[1] / "config" / "sandbox.yaml"
+"""The runner config whose maintenance windows the committed alertmanager.yml shows (for a
+deployment: ``render_alertmanager(windows=load_windows(Path("config/prod.yaml")))``)."""
 
 
-def generated_files() -> dict[Path, str]:
-    """Path -> the text the generators produce for it, with the shipped settings."""
-    files = {RULES_DIR / name: text for name, text in render_rule_files().items()}
-    files[ALERTMANAGER_FILE] = render_alertmanager()
-    files[DASHBOARD_FILE] = render_dashboard()
+def generated_files(config: Path = SHIPPED_CONFIG, runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL) -> dict[Path, str]:
+    """Path -> the text the generators produce for it: the shipped settings, or a deployment's
+    runner config (its maintenance windows) and runbook base URL (every runbook_url and panel link)."""
+    rules = RuleSettings(runbook_base_url=runbook_base_url)
+    files = {RULES_DIR / name: text for name, text in render_rule_files(rules).items()}
+    files[ALERTMANAGER_FILE] = render_alertmanager(windows=load_windows(config))
+    files[DASHBOARD_FILE] = render_dashboard(rules)
     files.update(agent_files())
     return files
 
@@ -32,9 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Write the generated files, or with --check compare them and report stale ones."""
     parser = argparse.ArgumentParser(description="Render monitoring/ from monitoring/*.py")
     parser.add_argument("--check", action="store_true", help="compare, do not write")
+    parser.add_argument("--config", type=Path, default=SHIPPED_CONFIG, help="runner config with maintenance windows")
+    parser.add_argument("--runbook-base-url", default=DEFAULT_RUNBOOK_BASE_URL, help="where the runbooks are served")
     args = parser.parse_args(argv)
     stale = []
-    for path, text in generated_files().items():
+    for path, text in generated_files(args.config, args.runbook_base_url).items():
         current = path.read_text(encoding="utf-8") if path.exists() else None
         if current == text:
             continue

@@ -1,32 +1,61 @@
 """Alertmanager routes and inhibitions, rendered from the same journey data as the rules.
 
-Pages go to the pager, warnings to the team chat, grouped by journey and region. When the
-cause is already paging, the symptoms stay quiet: a dead runner silences the scenarios it
-probed, a service or dependency that is down silences the journeys that need it, a page
-silences the same journey's warnings.
+Alerts are routed by their ``team`` label (each journey's owner, monitoring/journeys.py):
+a team's pages go to its PagerDuty service, its warnings to its Slack channel, grouped by
+journey and region; an alert without a known team goes to sre. Secrets are files, never in
+this file: ``routing_key_file`` and ``api_url_file`` under ``SECRETS_DIR``. A test (or an
+alert bridge) gives webhook URLs instead.
+
+When the cause is already paging, the symptoms stay quiet: a dead runner silences the
+scenarios it probed, a service or dependency that is down silences the journeys that need
+it, a page silences the same journey's warnings. A planned maintenance window (declared in
+the runner's config) mutes the pages of the journeys that need its services, on its targets.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.maintenance import MaintenanceWindow
 from monitoring.journeys import DEPENDENCY_IMPACTS, JOURNEYS, SERVICES
+from monitoring.maintenance import mute_routes, service_mute_routes, time_interval
 from monitoring.yamltext import dump_yaml
 
 __all__ = [
     "ALERTMANAGER_FILE",
     "AlertmanagerSettings",
+    "SECRETS_DIR",
+    "chat",
     "inhibit_rules",
+    "pager",
+    "teams",
     "render_alertmanager",
     "write_alertmanager",
 ]
 
 ALERTMANAGER_FILE = Path(__file__).resolve().parent / "alertmanager" / "alertmanager.yml"
 
-PAGER = "pager"
-CHAT = "chat"
+SECRETS_DIR = "/etc/alertmanager/secrets"
+FALLBACK_TEAM = "sre"
+_PAGES = 'severity=~"page|critical"'
+
+
+def teams() -> list[str]:
+    """Every team that owns a journey, plus sre (alerts without a team)."""
+    return sorted({journey.team for journey in JOURNEYS} | {FALLBACK_TEAM})
+
+
+def pager(team: str) -> str:
+    return f"{team}-pager"
+
+
+def chat(team: str) -> str:
+    return f"{team}-chat"
+
+
 _JOURNEY_SYMPTOMS = ['layer="synthetic"', 'alertname!="GuardrailBreached"']
 """Journey alerts a known cause may silence; a guardrail breach is never a mere symptom."""
 
@@ -35,8 +64,10 @@ _JOURNEY_SYMPTOMS = ['layer="synthetic"', 'alertname!="GuardrailBreached"']
 class AlertmanagerSettings:
     """Receivers' addresses and timings: the shipped defaults, or a test's local webhook."""
 
-    pager_url: str = "http://alert-bridge:9097/pager"
-    chat_url: str = "http://alert-bridge:9097/chat"
+    pager_url: str | None = None
+    """A webhook for every team's pages; None: each team's PagerDuty service."""
+    chat_url: str | None = None
+    """A webhook for every team's warnings; None: each team's Slack channel."""
     group_wait: str = "30s"
     group_interval: str = "5m"
     page_repeat_interval: str = "1h"
@@ -108,43 +139,85 @@ def inhibit_rules() -> list[dict[str, Any]]:
     return rules
 
 
-def render_alertmanager(settings: AlertmanagerSettings | None = None) -> str:
-    """The alertmanager.yml text."""
+def _receivers(settings: AlertmanagerSettings) -> list[dict[str, Any]]:
+    receivers: list[dict[str, Any]] = []
+    for team in teams():
+        if settings.pager_url:
+            page: dict[str, Any] = {"webhook_configs": [{"url": settings.pager_url, "send_resolved": True}]}
+        else:
+            page = {
+                "pagerduty_configs": [
+                    {
+                        "routing_key_file": f"{SECRETS_DIR}/pagerduty-{team}",
+                        "send_resolved": True,
+                        "description": "{{ .CommonAnnotations.summary }}",
+                        "details": {"runbook": "{{ .CommonAnnotations.runbook_url }}"},
+                    }
+                ]
+            }
+        if settings.chat_url:
+            warn: dict[str, Any] = {"webhook_configs": [{"url": settings.chat_url, "send_resolved": True}]}
+        else:
+            warn = {
+                "slack_configs": [
+                    {
+                        "api_url_file": f"{SECRETS_DIR}/slack-webhook-url",
+                        "channel": f"#{team}-alerts",
+                        "send_resolved": True,
+                        "title": "{{ .CommonAnnotations.summary }}",
+                        "title_link": "{{ .CommonAnnotations.runbook_url }}",
+                        "text": "{{ .CommonAnnotations.description }}",
+                    }
+                ]
+            }
+        receivers += [{"name": pager(team), **page}, {"name": chat(team), **warn}]
+    return receivers
+
+
+def _team_route(team: str, settings: AlertmanagerSettings, windows: Sequence[MaintenanceWindow]) -> dict[str, Any]:
+    page = {"receiver": pager(team), "matchers": [_PAGES], "repeat_interval": settings.page_repeat_interval}
+    owned = [journey for journey in JOURNEYS if journey.team == team]
+    return {
+        "receiver": chat(team),
+        "matchers": [f'team="{team}"'],
+        "routes": [*mute_routes(owned, windows, page), page],
+    }
+
+
+def render_alertmanager(settings: AlertmanagerSettings | None = None, windows: Sequence[MaintenanceWindow] = ()) -> str:
+    """The alertmanager.yml text; ``windows`` are the runner config's maintenance windows."""
     settings = settings or AlertmanagerSettings()
-    document = {
+    fallback_page = {
+        "receiver": pager(FALLBACK_TEAM),
+        "matchers": [_PAGES],
+        "repeat_interval": settings.page_repeat_interval,
+    }
+    document: dict[str, Any] = {
         "global": {"resolve_timeout": settings.resolve_timeout},
         "route": {
-            "receiver": CHAT,
+            "receiver": chat(FALLBACK_TEAM),
             "group_by": ["journey", "region"],
             "group_wait": settings.group_wait,
             "group_interval": settings.group_interval,
             "repeat_interval": settings.warning_repeat_interval,
             "routes": [
-                {
-                    "receiver": PAGER,
-                    "matchers": ['severity=~"page|critical"'],
-                    "repeat_interval": settings.page_repeat_interval,
-                },
-                {"receiver": CHAT, "matchers": ['severity="warning"']},
+                *(_team_route(team, settings, windows) for team in teams()),
+                *service_mute_routes(windows, fallback_page),
+                fallback_page,
             ],
         },
-        "receivers": [
-            {
-                "name": PAGER,
-                "webhook_configs": [{"url": settings.pager_url, "send_resolved": True}],
-            },
-            {
-                "name": CHAT,
-                "webhook_configs": [{"url": settings.chat_url, "send_resolved": True}],
-            },
-        ],
+        "receivers": _receivers(settings),
         "inhibit_rules": inhibit_rules(),
     }
+    if windows:
+        document["time_intervals"] = [time_interval(window) for window in windows]
     return dump_yaml(document)
 
 
-def write_alertmanager(path: Path, settings: AlertmanagerSettings | None = None) -> Path:
+def write_alertmanager(
+    path: Path, settings: AlertmanagerSettings | None = None, windows: Sequence[MaintenanceWindow] = ()
+) -> Path:
     """Write the config to ``path`` (e.g. a test's temporary directory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_alertmanager(settings), encoding="utf-8")
+    path.write_text(render_alertmanager(settings, windows), encoding="utf-8")
     return path

@@ -41,14 +41,44 @@ def ratio_name(window: str) -> str:
     return f"synthetic:journey_run_errors:ratio_rate{window}"
 
 
+MAINTENANCE = "synthetic:journey_maintenance:bool"
+"""1 while a planned maintenance window covers a service the journey needs, on a target."""
+
+
+def maintenance_records() -> list[Record]:
+    """Per journey: is a window open on one of the services it needs (the runner says so)?"""
+    return [
+        Record(
+            MAINTENANCE,
+            "max by (target) (\n"
+            f'  synthetic_maintenance_active{{{SCHEDULED}, service=~"{"|".join(journey.services)}"}}\n'
+            ") == 1",
+            {"journey": journey.name},
+        )
+        for journey in JOURNEYS
+    ]
+
+
 def slo_records() -> Group:
-    """Runs, failures and their ratio per journey and target, for every window."""
-    rules: list[Record] = []
-    for window in WINDOWS:
+    """Runs, failures and their ratio per journey and target, for every window.
+
+    Maintenance stays out of the budget: the shortest window's rates are recorded only while
+    no maintenance window was open during it, and every longer window averages them, so the
+    minutes under maintenance count neither as runs nor as failures.
+    """
+    rules: list[Record] = maintenance_records()
+    shortest = WINDOWS[0]
+    runs_base = f"synthetic:journey_runs:rate{shortest}"
+    failures_base = f"synthetic:journey_run_failures:rate{shortest}"
+    outside = f"unless on (journey, target)\nmax_over_time({MAINTENANCE}[{shortest}])"
+    rules.append(Record(runs_base, f"{_sum_rate(_COUNTED, shortest)}\n{outside}"))
+    rules.append(Record(failures_base, f"{_sum_rate(_FAILED, shortest)}\n{outside}\nor\n{runs_base} * 0"))
+    rules.append(Record(ratio_name(shortest), f"{failures_base}\n/\n{runs_base}"))
+    for window in WINDOWS[1:]:
         runs = f"synthetic:journey_runs:rate{window}"
         failures = f"synthetic:journey_run_failures:rate{window}"
-        rules.append(Record(runs, _sum_rate(_COUNTED, window)))
-        rules.append(Record(failures, f"{_sum_rate(_FAILED, window)}\nor\n{runs} * 0"))
+        rules.append(Record(runs, f"avg_over_time({runs_base}[{window}])"))
+        rules.append(Record(failures, f"avg_over_time({failures_base}[{window}])"))
         rules.append(Record(ratio_name(window), f"{failures}\n/\n{runs}"))
     return Group("mystery-guest-slo-records", tuple(rules))
 

@@ -14,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from monitoring.alertmanager import ALERTMANAGER_FILE
+from monitoring.journeys import JOURNEYS
 from tests.monitoring.monitoring_servers import Webhook, wait_for
 
 Labels = dict[str, str]
@@ -40,13 +42,15 @@ def test_amtool_rejects_a_broken_config(amtool: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("labels", "receiver"),
     [
-        (["severity=page", "journey=chat", "region=eu-west-1"], "pager"),
-        (["severity=critical"], "pager"),
-        (["severity=warning", "journey=bets"], "chat"),
-        (["alertname=Unlabelled"], "chat"),
+        (["severity=page", "team=realtime", "journey=chat", "region=eu-west-1"], "realtime-pager"),
+        (["severity=critical"], "sre-pager"),
+        (["severity=warning", "team=payments-ledger", "journey=bets"], "payments-ledger-chat"),
+        (["severity=page", "team=risk", "journey=guardrails"], "risk-pager"),
+        (["alertname=Unlabelled"], "sre-chat"),
+        (["severity=page", "team=nobody-we-know"], "sre-pager"),
     ],
 )
-def test_pages_go_to_the_pager_and_warnings_to_chat(amtool: str, labels: list[str], receiver: str) -> None:
+def test_pages_go_to_the_teams_pager_and_warnings_to_its_chat(amtool: str, labels: list[str], receiver: str) -> None:
     result = _run(amtool, "config", "routes", "test", f"--config.file={ALERTMANAGER_FILE}", *labels)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [receiver]
@@ -162,3 +166,30 @@ def test_only_uninhibited_alerts_reach_the_receivers(alertmanager: str, webhook:
         "RegionSilent",
         "JourneyFailingSingleRegion",
     }
+
+
+def test_every_journey_team_has_a_pager_and_a_chat_with_secrets_in_files() -> None:
+    document = yaml.safe_load(ALERTMANAGER_FILE.read_text(encoding="utf-8"))
+    receivers = {receiver["name"]: receiver for receiver in document["receivers"]}
+    for team in {journey.team for journey in JOURNEYS}:
+        (pagerduty,) = receivers[f"{team}-pager"]["pagerduty_configs"]
+        assert pagerduty["routing_key_file"] == f"/etc/alertmanager/secrets/pagerduty-{team}"
+        (slack,) = receivers[f"{team}-chat"]["slack_configs"]
+        assert slack["api_url_file"] and slack["channel"] == f"#{team}-alerts"
+    assert "routing_key:" not in ALERTMANAGER_FILE.read_text() and "api_url:" not in ALERTMANAGER_FILE.read_text()
+
+
+def test_the_shipped_window_mutes_its_journeys_pages_only(amtool: str) -> None:
+    """config/sandbox.yaml declares a Vault window on target sandbox: amtool shows the muted routes."""
+    document = yaml.safe_load(ALERTMANAGER_FILE.read_text(encoding="utf-8"))
+    (interval,) = document["time_intervals"]
+    assert interval["name"] == "maintenance-vault-migration-example"
+    muted = [
+        route
+        for team_route in document["route"]["routes"]
+        for route in team_route.get("routes", [team_route])
+        if route.get("mute_time_intervals")
+    ]
+    journeys = {m.split('"')[1] for route in muted for m in route["matchers"] if m.startswith("journey=")}
+    assert journeys == {j.name for j in JOURNEYS if "vault" in j.services}  # chat needs no Vault
+    assert all('target="sandbox"' in route["matchers"] and route["receiver"].endswith("-pager") for route in muted)
