@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 import runner
+from config.settings import Settings
+from harness.maintenance import MaintenanceCollector
 from harness.metrics import RunnerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +42,11 @@ def test_every_flag_in_the_readme_exists_in_the_cli() -> None:
 
 def test_every_metric_in_the_readme_is_exported_and_vice_versa() -> None:
     metrics = RunnerMetrics("r", ["USD"], ["database"])
+    url = "http://127.0.0.1:1"
+    target = {"vault_url": url, "concierge_url": url, "room_service_url": url, "spa_url": url}
+    settings = Settings.model_validate({"targets": {"t": target}})
     exported = set()
-    for family in metrics.registry.collect():
+    for family in [*metrics.registry.collect(), *MaintenanceCollector(lambda: settings).collect()]:
         exported.add(family.name + ("_total" if family.type == "counter" else ""))
     documented = set(re.findall(r"^\| `(synthetic_[a-z_]+)", README, re.M))
     assert documented == exported

@@ -50,7 +50,7 @@ def test_check_mode_names_a_stale_file(tmp_path: Path, monkeypatch: pytest.Monke
     current.write_text("groups: []\n", encoding="utf-8")
     stale = tmp_path / "stale.yml"
     stale.write_text("groups: []\n", encoding="utf-8")
-    monkeypatch.setattr(generate, "generated_files", lambda: {current: "groups: []\n", stale: "groups: [x]\n"})
+    monkeypatch.setattr(generate, "generated_files", lambda *_: {current: "groups: []\n", stale: "groups: [x]\n"})
     assert generate.main(["--check"]) == 1
     assert f"stale: {stale}" in capsys.readouterr().err
     assert stale.read_text(encoding="utf-8") == "groups: []\n", "--check must not write"
