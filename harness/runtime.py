@@ -18,6 +18,7 @@ from harness.metrics import RunnerMetrics
 from harness.secrets import register_secret
 from harness.shards import WHOLE, Shard
 from harness.upload import ArtifactUploads
+from probes.credentials import register_credential_header
 
 __all__ = ["Runtime", "VERSION"]
 
@@ -67,6 +68,7 @@ class Runtime:
         self._register_secrets()
 
     def _register_secrets(self) -> None:
+        register_credential_header(self.settings.contract.headers.reset_secret)
         for target in self.settings.targets.values():
             for ref in (target.accounts.password if target.accounts else None, target.reset_secret):
                 if ref is not None:

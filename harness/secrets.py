@@ -1,13 +1,17 @@
 """Keeps secrets out of everything the runner writes.
 
 Every secret the runner reads (passwords, tokens, reset secrets) is registered here; logs,
-reports, JUnit files and artifacts pass through ``redact()`` before they are written.
+reports, JUnit files and artifacts pass through ``redact()`` before they are written. ``redact``
+also masks credentials it was never told about, by kind (``probes.credentials``): the value of
+any ``Authorization``/``Cookie``/API-key header, query parameter or field named as a secret.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+
+from probes.credentials import mask_credentials
 
 __all__ = ["register_secret", "redact", "RedactingFilter", "known_secrets"]
 
@@ -31,7 +35,7 @@ def redact(text: str) -> str:
     for secret in sorted(known_secrets(), key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
-    return text
+    return mask_credentials(text.encode(errors="surrogatepass")).decode(errors="surrogatepass")
 
 
 class RedactingFilter(logging.Filter):

@@ -1,15 +1,18 @@
 """Triage artifacts of a browser run (trace, HAR, console log), scrubbed of every secret.
 
 A Playwright trace records what a run typed (the password in ``fill``), every request with its
-headers (``Authorization: Bearer ...``) and bodies (the login form, the socket.io handshake's
+headers (``Authorization``, cookies) and bodies (the login form, the socket.io handshake's
 ``{"token": ...}``); a HAR holds the same. Nothing is saved as recorded: each file is rewritten
 first, in three passes:
 
-1. structure: header values of ``Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Reset-Secret``
-   and the probe's own secret headers become ``***`` wherever a ``{"name", "value"}`` pair holds them;
-2. patterns: ``Bearer <anything>`` and the JSON fields ``token``, ``password`` and
-   ``reset_secret`` lose their values, also inside JSON-in-JSON (``\\"token\\":\\"...\\"``);
-3. values: every secret the runner knows (``harness.secrets.known_secrets()``) plus every token
+1. structure: the value of every credential header (``probes.credentials``: ``Authorization``
+   of any scheme, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, API-key and configured
+   headers), of every cookie and of every query parameter or form field named as a secret
+   becomes ``***`` wherever a ``{"name", "value"}`` pair holds it;
+2. patterns: the same credentials written as text (``Authorization: Digest ...``,
+   ``?api_key=...``, ``"password": "..."``, also inside JSON-in-JSON) and ``Bearer <anything>``
+   lose their values;
+3. values: every secret the runner knows (``harness.secrets.known_secrets()``) plus every value
    found by pass 2 anywhere in the files is replaced in its raw, JSON-escaped and URL-encoded
    forms, in every member of the trace zip (images included, where a hit cannot happen).
 """
@@ -25,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from probes.credentials import MASK, SENSITIVE_HEADERS, credential_values, is_credential_header, mask_credentials
+
 __all__ = [
     "MASK",
     "SENSITIVE_HEADERS",
@@ -39,25 +44,20 @@ __all__ = [
     "prune_runs",
 ]
 
-MASK = "***"
-SENSITIVE_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-reset-secret", "x-admin-token"}
-)
-_SECRET_FIELDS = ("token", "password", "reset_secret", "access_token", "refresh_token")
 _BEARER = re.compile(rb"(Bearer(?:\s|%20|\+)+)([A-Za-z0-9._~+/=-]{4,})")
-# "token": "value", also escaped once or more inside a JSON string: \"token\":\"value\"
-_FIELD = re.compile(
-    rb'((?:\\*)"(?:' + b"|".join(f.encode() for f in _SECRET_FIELDS) + rb')(?:\\*)"\s*:\s*(?:\\*)")'
-    rb'((?:[^"\\]|\\(?!"))+)'
-)
 _MIN_SECRET = 4
+# A value found next to a credential's name is hidden elsewhere too only from this length on, so
+# a short cookie such as ``consent=true`` does not turn every ``true`` of a file into ``***``.
+_MIN_FOUND = 8
 
 
 def find_tokens(data: bytes) -> set[bytes]:
     """Values that pass 2 would hide, so pass 3 can hide them wherever else they appear."""
-    found = {m.group(2) for m in _BEARER.finditer(data)}
-    found |= {m.group(2).replace(b"\\", b"") for m in _FIELD.finditer(data)}
-    return {value for value in found if len(value) >= _MIN_SECRET and value != MASK.encode()}
+    return _long_enough({m.group(2) for m in _BEARER.finditer(data)} | credential_values(data))
+
+
+def _long_enough(found: Iterable[bytes]) -> set[bytes]:
+    return {value for value in found if len(value) >= _MIN_FOUND and value != MASK.encode()}
 
 
 def secret_forms(secret: str) -> set[bytes]:
@@ -79,8 +79,7 @@ def _forms(secrets: Iterable[str | bytes]) -> list[bytes]:
 
 def scrub_bytes(data: bytes, secrets: Iterable[str | bytes]) -> bytes:
     """Passes 2 and 3 on raw bytes (any file: text, JSON lines, even images)."""
-    data = _BEARER.sub(rb"\1" + MASK.encode(), data)
-    data = _FIELD.sub(rb"\1" + MASK.encode(), data)
+    data = mask_credentials(_BEARER.sub(rb"\1" + MASK.encode(), data))
     for form in _forms(secrets):
         data = data.replace(form, MASK.encode())
     return data
@@ -90,29 +89,45 @@ def scrub_text(text: str, secrets: Iterable[str | bytes]) -> str:
     return scrub_bytes(text.encode(), secrets).decode(errors="replace")
 
 
-def scrub_json(value: Any) -> Any:
-    """Pass 1: mask the value of every sensitive ``{"name": ..., "value": ...}`` header pair."""
+def scrub_json(value: Any, masked: set[bytes] | None = None) -> Any:
+    """Pass 1: mask the value of every credential ``{"name": ..., "value": ...}`` pair (header,
+    query parameter, form field) and of every cookie (a HAR's ``cookies`` lists); the values
+    masked are added to ``masked``, for pass 3 to hide their copies elsewhere."""
+    found = masked if masked is not None else set()
     if isinstance(value, dict):
         name = value.get("name")
-        if isinstance(name, str) and name.lower() in SENSITIVE_HEADERS and "value" in value:
-            return {**value, "value": MASK}
-        return {key: scrub_json(item) for key, item in value.items()}
+        if isinstance(name, str) and is_credential_header(name) and "value" in value:
+            return _mask_value(value, found)
+        return {
+            key: [_mask_value(c, found) for c in item]
+            if key == "cookies" and isinstance(item, list)
+            else scrub_json(item, found)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [scrub_json(item) for item in value]
+        return [scrub_json(item, found) for item in value]
     return value
 
 
-def _structure(data: bytes) -> bytes:
+def _mask_value(pair: Any, found: set[bytes]) -> Any:
+    if not isinstance(pair, dict) or "value" not in pair:
+        return scrub_json(pair, found)
+    found |= credential_values(f"{pair.get('name')}: {pair['value']}".encode())
+    found.add(str(pair["value"]).encode())
+    return {**pair, "value": MASK}
+
+
+def _structure(data: bytes, masked: set[bytes]) -> bytes:
     """Pass 1 on a JSON document or on JSON lines; anything else is left to passes 2 and 3."""
     try:
-        return json.dumps(scrub_json(json.loads(data)), ensure_ascii=False).encode()
+        return json.dumps(scrub_json(json.loads(data), masked), ensure_ascii=False).encode()
     except ValueError:
         pass
     lines = []
     for line in data.split(b"\n"):
         try:
             lines.append(
-                json.dumps(scrub_json(json.loads(line)), ensure_ascii=False).encode() if line.strip() else line
+                json.dumps(scrub_json(json.loads(line), masked), ensure_ascii=False).encode() if line.strip() else line
             )
         except ValueError:
             lines.append(line)
@@ -125,19 +140,20 @@ def _is_json(name: str) -> bool:
 
 def save_har(recorded: Path, destination: Path, secrets: Iterable[str]) -> None:
     """The HAR that Playwright wrote at context close, scrubbed, at ``destination``."""
-    data = _structure(recorded.read_bytes())
-    destination.write_bytes(scrub_bytes(data, [*secrets, *find_tokens(data)]))
+    masked: set[bytes] = set()
+    data = _structure(recorded.read_bytes(), masked)
+    destination.write_bytes(scrub_bytes(data, [*secrets, *_long_enough(masked), *find_tokens(data)]))
 
 
 def save_trace(recorded: Path, destination: Path, secrets: Iterable[str]) -> None:
     """The trace zip with every member rewritten (structure, patterns, values)."""
     with zipfile.ZipFile(recorded) as source:
         members = [(info, source.read(info)) for info in source.infolist()]
-    members = [(info, _structure(data) if _is_json(info.filename) else data) for info, data in members]
     tokens: set[bytes] = set()
+    members = [(info, _structure(data, tokens) if _is_json(info.filename) else data) for info, data in members]
     for _, data in members:
         tokens |= find_tokens(data)
-    everything: list[str | bytes] = [*secrets, *tokens]
+    everything: list[str | bytes] = [*secrets, *_long_enough(tokens)]
     partial = destination.with_suffix(".partial")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for info, data in members:
