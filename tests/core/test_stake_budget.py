@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from harness import budget as budget_module
 from harness.budget import StakeBudget
 
 DAY = 86400.0
@@ -17,7 +16,7 @@ CENT = Decimal("0.01")
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The budget's clock, set by the test: noon UTC of some day, moved by assigning ``clock[0]``."""
     now = [20_000 * DAY + DAY / 2]
-    monkeypatch.setattr(budget_module.time, "time", lambda: now[0])
+    monkeypatch.setattr("harness.budget.time.time", lambda: now[0])
     return now
 
 
