@@ -13,7 +13,7 @@ import logging
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,10 @@ class Rewards:
         user_id = str(event["user_id"])
         stake_usd = Decimal(str(event["stake_usd"]))
         shortfall = 1 if self.ctx.faults.is_on("rewards_wrong_points") else 0
-        applied = await asyncio.to_thread(self.store.apply_bet, user_id, str(event["bet_id"]), stake_usd, shortfall)
+        rounding = ROUND_HALF_UP if self.ctx.faults.is_on("rewards_points_rounded") else ROUND_FLOOR
+        applied = await asyncio.to_thread(
+            self.store.apply_bet, user_id, str(event["bet_id"]), stake_usd, shortfall, rounding
+        )
         if applied.levelled_up:
             level = applied.standing.level
             await self._publish(LEVEL_UP, {"user_id": user_id, **_level_json(level)})

@@ -41,6 +41,7 @@ FAULTS: dict[str, FaultSpec] = dict(
         _spec("rates_stale", "vault", None, "exchange rates are hours old"),
         _spec("db_down", "vault", None, "the ledger database is unreachable"),
         _spec("rewards_wrong_points", "concierge", None, "each bet earns one point too few"),
+        _spec("rewards_points_rounded", "concierge", None, "points rounded half-up: a point too many"),
         _spec("rewards_lag", "concierge", "seconds", "rewards arrive late"),
         _spec("kafka_down", "concierge", None, "Concierge lost Kafka: rewards stop"),
         _spec("leaderboard_shows_synthetic", "concierge", None, "test accounts on the leaderboard"),

@@ -63,9 +63,10 @@ def next_level_after(level: Level) -> Level | None:
     return higher[0] if higher else None
 
 
-def points_for(stake_usd: Decimal, per_usd: Decimal) -> int:
-    """Whole points for one bet: ``floor(stake_usd * per_usd)``."""
-    return int((stake_usd * per_usd).to_integral_value(rounding=ROUND_FLOOR))
+def points_for(stake_usd: Decimal, per_usd: Decimal, rounding: str = ROUND_FLOOR) -> int:
+    """Whole points for one bet: ``floor(stake_usd * per_usd)`` (another ``rounding`` is the
+    ``rewards_points_rounded`` fault)."""
+    return int((stake_usd * per_usd).to_integral_value(rounding=rounding))
 
 
 @dataclass(frozen=True)
@@ -137,10 +138,13 @@ class RewardsStore:
         with self._lock:
             return self._read(user_id)
 
-    def apply_bet(self, user_id: str, bet_id: str, stake_usd: Decimal, point_shortfall: int = 0) -> BetApplied:
-        """Add one settled bet; ``point_shortfall`` is the ``rewards_wrong_points`` fault."""
-        vip = max(0, points_for(stake_usd, VIP_POINTS_PER_USD) - point_shortfall)
-        board = max(0, points_for(stake_usd, LEADERBOARD_POINTS_PER_USD) - point_shortfall)
+    def apply_bet(
+        self, user_id: str, bet_id: str, stake_usd: Decimal, point_shortfall: int = 0, rounding: str = ROUND_FLOOR
+    ) -> BetApplied:
+        """Add one settled bet; ``point_shortfall`` and ``rounding`` are the ``rewards_wrong_points``
+        and ``rewards_points_rounded`` faults."""
+        vip = max(0, points_for(stake_usd, VIP_POINTS_PER_USD, rounding) - point_shortfall)
+        board = max(0, points_for(stake_usd, LEADERBOARD_POINTS_PER_USD, rounding) - point_shortfall)
         with self._lock:
             before = self._read(user_id)
             self._db.execute("BEGIN IMMEDIATE")

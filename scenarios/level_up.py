@@ -1,7 +1,10 @@
 """A customer's bet crosses a level's threshold: the level moves and a level-up push arrives.
 
 The synthetic account is first reset just below the first level above Bronze (the test hook
-``POST /v1/test-accounts/reset`` with the reset secret), so one small bet crosses it.
+``POST /v1/test-accounts/reset`` with the reset secret), so one small bet crosses it. The reset
+clears the points, so the new standing must hold exactly that bet's volume and whole points; the
+default stake earns a fraction of a point (``scenarios.rewards.ROUNDING_STAKE_USD``), so points
+rounded the wrong way fail the journey.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from harness import Reason, Run, Scenario
 from scenarios._money import ensure_funds
 from scenarios.bet_settlement import journey_currency, place_dice_bet, stake_facts, stake_for
-from scenarios.rewards import read_rules, read_standing
+from scenarios.rewards import ROUNDING_STAKE_USD, check_stake_usd, expect_earned, read_rules, read_standing
 
 __all__ = ["LevelUp"]
 
@@ -32,7 +35,7 @@ class LevelUp(Scenario):
 
         currency: str | None = None  # default: the target's first currency
         margin_usd: Decimal = Field(Decimal("0.50"), gt=0)  # reset to this far below the threshold
-        stake_usd: Decimal = Field(Decimal("1.00"), gt=0)  # the bet that crosses it
+        stake_usd: Decimal = Field(ROUNDING_STAKE_USD, gt=0)  # the bet that crosses it
         floor_stakes: int = Field(3, ge=1)
         top_up_stakes: int = Field(20, ge=1)
         deposit_deadline_seconds: float = Field(30.0, gt=0)
@@ -79,15 +82,18 @@ class LevelUp(Scenario):
             await concierge.post(
                 run.paths.rewards_reset, {"volume_usd": str(volume)}, headers={headers.reset_secret: run.reset_secret()}
             )
-            standing = await read_standing(run, concierge)
-            run.expect_equal("volume_usd after the reset", standing.volume_usd, volume)
-            run.expect("level below the target after the reset", standing.level < target_level)
+            reset = await read_standing(run, concierge)
+            run.expect_equal("volume_usd after the reset", reset.volume_usd, volume)
+            run.expect("level below the target after the reset", reset.level < target_level)
 
         async with run.step("connect socket"):
             socket = await run.socket()
 
         async with run.step("place bet"):
             bet = await place_dice_bet(run, vault, facts, stake)
+
+        async with run.step("check stake_usd"):
+            bet_usd = await check_stake_usd(run, vault, facts, bet)
 
         async with run.step("level-up push"):
             push = await run.push(
@@ -102,3 +108,4 @@ class LevelUp(Scenario):
             run.expect(
                 f"volume_usd {standing.volume_usd} reached the threshold {threshold}", standing.volume_usd >= threshold
             )
+            expect_earned(run, rules, reset, standing, bet_usd)

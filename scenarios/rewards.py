@@ -3,6 +3,11 @@
 Concierge learns of bets from Kafka, so the time from the bet to the change in
 ``/v1/rewards/me`` is the Kafka path's lag (``synthetic_rewards_lag_seconds``). This account's
 volume keeps growing run after run (its level climbs too): only the change is checked.
+
+The default stake (``ROUNDING_STAKE_USD``, 1.57 USD) earns a fraction of a point: 1.57 VIP and
+15.7 leaderboard points, of which the contract's floor keeps 1 and 15, so a platform that
+rounds points half-up (2 and 16) fails the journey; in EUR the stake is 1.45 EUR, worth
+1.576... USD, so one that truncates ``stake_usd`` (1.57 instead of 1.58) fails it too.
 """
 
 from __future__ import annotations
@@ -19,9 +24,23 @@ from harness import Reason, Run, Scenario, StepFailure
 from harness.clients import ServiceClient
 from probes import health
 from scenarios._money import decimal, ensure_funds, rates, stake_usd
-from scenarios.bet_settlement import journey_currency, place_dice_bet, stake_facts, stake_for
+from scenarios.bet_settlement import Bet, StakeFacts, journey_currency, place_dice_bet, stake_facts, stake_for
 
-__all__ = ["Rewards", "Standing", "RewardRules", "read_rules", "read_standing", "points_for", "concierge_hint"]
+__all__ = [
+    "ROUNDING_STAKE_USD",
+    "Rewards",
+    "Standing",
+    "RewardRules",
+    "read_rules",
+    "read_standing",
+    "points_for",
+    "concierge_hint",
+    "check_stake_usd",
+    "expect_earned",
+]
+
+# A stake whose points have a fraction of one half or more: floor and half-up part ways.
+ROUNDING_STAKE_USD = Decimal("1.57")
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,27 @@ async def read_standing(run: Run, concierge: ServiceClient) -> Standing:
     )
 
 
+async def check_stake_usd(run: Run, vault: ServiceClient, facts: StakeFacts, bet: Bet) -> Decimal:
+    """The bet's ``stake_usd`` is the contract's ``round_half_even(stake / rate, 2)``; returns it."""
+    rate = facts.rate
+    if bet.stake_usd != stake_usd(bet.stake, rate):  # the rate may have moved just before the bet
+        rate = (await rates(run, vault)).get(bet.currency, rate)
+    expected = stake_usd(bet.stake, rate)
+    run.expect_equal(f"stake_usd of a {bet.stake} {bet.currency} bet at rate {rate}", bet.stake_usd, expected)
+    return expected
+
+
+def expect_earned(run: Run, rules: RewardRules, before: Standing, after: Standing, bet_usd: Decimal) -> None:
+    """One bet's volume and whole points (the contract's floor) between two standings."""
+    run.expect_equal("volume_usd", after.volume_usd, before.volume_usd + bet_usd)
+    run.expect_equal("vip_points", after.vip_points, before.vip_points + points_for(bet_usd, rules.vip_points_per_usd))
+    run.expect_equal(
+        "leaderboard_points",
+        after.leaderboard_points,
+        before.leaderboard_points + points_for(bet_usd, rules.leaderboard_points_per_usd),
+    )
+
+
 async def concierge_hint(run: Run) -> str:
     """What Concierge's own health says, for a failure message (" (concierge: kafka down)")."""
     module = health.HealthModule(health_path=run.paths.health, liveness_path=run.paths.liveness, timeout_seconds=2)
@@ -106,7 +146,7 @@ class Rewards(Scenario):
         model_config = ConfigDict(frozen=True, extra="forbid")
 
         currency: str | None = None  # default: the target's first currency
-        stake_usd: Decimal = Field(Decimal("1.00"), gt=0)  # enough to earn whole points
+        stake_usd: Decimal = Field(ROUNDING_STAKE_USD, gt=0)  # earns a fraction of a point: see the module
         floor_stakes: int = Field(3, ge=1)
         top_up_stakes: int = Field(20, ge=1)
         deposit_deadline_seconds: float = Field(30.0, gt=0)
@@ -145,23 +185,11 @@ class Rewards(Scenario):
             bet = await place_dice_bet(run, vault, facts, stake)
 
         async with run.step("check stake_usd"):
-            rate = facts.rate
-            if bet.stake_usd != stake_usd(stake, rate):  # the rate may have moved just before the bet
-                rate = (await rates(run, vault)).get(code, rate)
-            expected_usd = stake_usd(stake, rate)
-            run.expect_equal(f"stake_usd of a {stake} {code} bet at rate {rate}", bet.stake_usd, expected_usd)
+            bet_usd = await check_stake_usd(run, vault, facts, bet)
 
         async with run.step("rewards updated"):
             after = await self._wait_for_volume(run, concierge, before, bet.accepted_at, options)
-            run.expect_equal("volume_usd", after.volume_usd, before.volume_usd + expected_usd)
-            run.expect_equal(
-                "vip_points", after.vip_points, before.vip_points + points_for(expected_usd, rules.vip_points_per_usd)
-            )
-            run.expect_equal(
-                "leaderboard_points",
-                after.leaderboard_points,
-                before.leaderboard_points + points_for(expected_usd, rules.leaderboard_points_per_usd),
-            )
+            expect_earned(run, rules, before, after, bet_usd)
 
     @staticmethod
     async def _wait_for_volume(

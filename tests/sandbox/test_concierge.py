@@ -442,6 +442,18 @@ async def test_fault_rewards_wrong_points(concierge: Concierge) -> None:
     assert (body["vip_points"], body["leaderboard_points"]) == ("9", "99")
 
 
+async def test_fault_rewards_points_rounded_rounds_half_up_instead_of_down(concierge: Concierge) -> None:
+    token = concierge.token("probe-eu-13")
+    concierge.ctx.faults.switch_on("rewards_points_rounded")
+    concierge.settle("probe-eu-13", "1.57")  # 1.57 VIP and 15.7 leaderboard points: half-up gives 2 and 16
+    body = await concierge.me_when(token, "1.57")
+    assert (body["vip_points"], body["leaderboard_points"]) == ("2", "16")
+    concierge.ctx.faults.switch_off("rewards_points_rounded")
+    concierge.settle("probe-eu-13", "1.57")  # the contract's floor: 1 and 15
+    body = await concierge.me_when(token, "3.14")
+    assert (body["vip_points"], body["leaderboard_points"]) == ("3", "31")
+
+
 async def test_fault_rewards_lag_delays_rewards_by_at_least_the_lag(concierge: Concierge) -> None:
     token = concierge.token("probe-eu-13")
     concierge.ctx.faults.switch_on("rewards_lag:1.5")
