@@ -1,0 +1,212 @@
+"""Every way a run ends, as ``harness.execute`` records it: one row per ending, every field checked.
+
+The scenarios here touch no network (the target's URLs lead nowhere), so the table runs in well
+under a second and can serve as the fast test set of ``make mutate``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config.loader import load_settings
+from harness import Reason, Run, RunSkipped, Scenario, StepFailure
+from harness.discovery import ScenarioPlan, options_for
+from harness.execute import execute, skipped_result
+from harness.logs import setup_logging
+from harness.results import Outcome, RunResult
+from harness.runtime import Runtime
+from harness.secrets import register_secret
+from tests.core.conftest import write_config
+
+SECRET_IN_MESSAGE = "s3cret-in-a-message-77"
+cleaned_up: list[str] = []
+
+
+class Passes(Scenario):
+    name = "passes"
+
+    async def journey(self, run: Run) -> None:
+        run.on_cleanup(_cleanup("passes"))
+        async with run.step("work"):
+            await asyncio.sleep(0.02)
+
+
+class FailsAStep(Scenario):
+    name = "fails_a_step"
+
+    async def journey(self, run: Run) -> None:
+        run.on_cleanup(_cleanup("fails_a_step"))
+        async with run.step("first"):
+            pass
+        async with run.step("check"):
+            run.fail(Reason.UNEXPECTED_BODY, f"answer held {SECRET_IN_MESSAGE}")
+
+
+class RecoversFromAStep(Scenario):
+    """A step fails, the journey handles it and passes: the run has no failing step."""
+
+    name = "recovers"
+
+    async def journey(self, run: Run) -> None:
+        try:
+            async with run.step("optional"):
+                run.fail(Reason.ASSERTION, "not there")
+        except StepFailure:
+            pass
+
+
+class Skips(Scenario):
+    name = "skips"
+
+    async def journey(self, run: Run) -> None:
+        async with run.step("look for an account"):
+            raise RunSkipped("no account for this region")
+
+
+class Sleeps(Scenario):
+    name = "sleeps"
+    timeout_seconds = 0.2
+
+    async def journey(self, run: Run) -> None:
+        run.on_cleanup(_cleanup("sleeps"))
+        async with run.step("wait"):
+            await asyncio.sleep(30)
+
+
+class WaitsLong(Sleeps):
+    name = "waits_long"
+    timeout_seconds = 30
+
+
+class Crashes(Scenario):
+    name = "crashes"
+
+    async def journey(self, run: Run) -> None:
+        async with run.step("compute"):
+            raise ValueError("x" * 500)
+
+
+class Spends(Scenario):
+    name = "spends"
+    moves_money = True
+
+    async def journey(self, run: Run) -> None:
+        raise AssertionError("a money journey ran where money may not move")
+
+
+def _cleanup(name: str):  # type: ignore[no-untyped-def]
+    async def cleanup() -> None:
+        cleaned_up.append(name)
+
+    return cleanup
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Runtime:
+    return Runtime(load_settings(write_config(tmp_path, "http://127.0.0.1:9")))
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    setup_logging("INFO", stream)
+    try:
+        yield stream
+    finally:
+        logging.getLogger().handlers.clear()
+
+
+def plan(runtime: Runtime, scenario: type[Scenario]) -> ScenarioPlan:
+    return ScenarioPlan(scenario, "fake", 60.0, scenario.timeout_seconds, options_for(runtime.settings, scenario))
+
+
+def runs(runtime: Runtime, scenario: str, result: str) -> float:
+    labels = {"scenario": scenario, "target": "fake", "region": "test", "result": result}
+    return runtime.metrics.registry.get_sample_value("synthetic_scenario_runs_total", labels) or 0.0
+
+
+def gauge(runtime: Runtime, name: str, scenario: str) -> float | None:
+    return runtime.metrics.registry.get_sample_value(name, {"scenario": scenario, "target": "fake", "region": "test"})
+
+
+# scenario -> (outcome, failed step, reason, message, step names)
+ENDINGS = {
+    Passes: (Outcome.SUCCESS, None, None, "", ["work"]),
+    FailsAStep: (Outcome.FAILURE, "check", "unexpected_body", "answer held ***", ["first", "check"]),
+    RecoversFromAStep: (Outcome.SUCCESS, None, None, "", ["optional"]),
+    Skips: (Outcome.SKIPPED, None, None, "no account for this region", []),
+    Sleeps: (Outcome.TIMEOUT, "wait", "timeout", "run exceeded its timeout of 0.2 s", ["wait"]),
+    Crashes: (Outcome.FAILURE, "compute", "error", "ValueError: " + "x" * 288, ["compute"]),
+    Spends: (Outcome.SKIPPED, None, None, "spends moves money and target fake does not allow it", []),
+}
+
+
+@pytest.mark.parametrize("scenario", list(ENDINGS), ids=[s.name for s in ENDINGS])
+async def test_each_ending_is_one_complete_result(
+    runtime: Runtime, log_lines: io.StringIO, scenario: type[Scenario]
+) -> None:
+    register_secret(SECRET_IN_MESSAGE)
+    cleaned_up.clear()
+    before = time.time()
+    result = await execute(runtime, plan(runtime, scenario))
+    outcome, failed_step, reason, message, steps = ENDINGS[scenario]
+    assert (result.outcome, result.failed_step, result.reason, result.message) == (
+        outcome,
+        failed_step,
+        reason,
+        message,
+    )
+    assert [step.name for step in result.steps] == steps
+    assert (result.scenario, result.target, result.region) == (scenario.name, "fake", "test")
+    assert len(result.run_id) > 8 and len(result.trace_id) == 32 and result.artifacts_dir is None
+    assert before <= result.started_at <= time.time()
+    assert 0 <= result.duration_seconds < 10
+    assert cleaned_up == ([scenario.name] if scenario in (Passes, FailsAStep, Sleeps) else [])
+    # recorded once, in the metrics and in one log line
+    assert runs(runtime, scenario.name, str(outcome)) == 1
+    line = json.loads(log_lines.getvalue().strip().splitlines()[-1])
+    assert (line["msg"], line["scenario"], line["result"], line["reason"]) == (
+        "run finished",
+        scenario.name,
+        str(outcome),
+        reason,
+    )
+    assert SECRET_IN_MESSAGE not in log_lines.getvalue()
+
+
+async def test_a_step_takes_its_time_and_the_run_at_least_as_long(runtime: Runtime) -> None:
+    result = await execute(runtime, plan(runtime, Passes))
+    assert 0.02 <= result.steps[0].duration_seconds <= result.duration_seconds
+    assert gauge(runtime, "synthetic_scenario_success", "passes") == 1
+    end = gauge(runtime, "synthetic_scenario_last_run_timestamp_seconds", "passes")
+    assert end == pytest.approx(result.started_at + result.duration_seconds)
+
+
+async def test_a_run_cancelled_from_outside_is_recorded_as_aborted_and_cancels_on(
+    runtime: Runtime, log_lines: io.StringIO
+) -> None:
+    cleaned_up.clear()
+    task = asyncio.create_task(execute(runtime, plan(runtime, WaitsLong)))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert runs(runtime, "waits_long", "aborted") == 1 and runs(runtime, "waits_long", "timeout") == 0
+    assert cleaned_up == ["sleeps"]  # the cleanup WaitsLong inherits
+    line = json.loads(log_lines.getvalue().strip().splitlines()[-1])
+    assert (line["result"], line["reason"], line["step"]) == ("aborted", "aborted", "wait")
+    assert line["message"] == "runner shut down during the run"
+
+
+def test_a_skipped_result_says_why_and_has_no_run(runtime: Runtime) -> None:
+    result: RunResult = skipped_result(runtime, plan(runtime, Passes), "previous run still in progress")
+    assert (result.outcome, result.run_id, result.trace_id, result.duration_seconds) == (Outcome.SKIPPED, "-", "-", 0.0)
+    assert result.message == "previous run still in progress" and result.region == "test"
