@@ -9,15 +9,29 @@ platform rounding points (or ``stake_usd``) the wrong way cannot pass them.
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 
-from harness import Reason, StepFailure
+from config.loader import load_settings
+from harness import Reason, Run, StepFailure
+from harness.clients import Answer
+from harness.runtime import Runtime
 from sandbox.money import CURRENCIES, RATES
 from scenarios._money import Currency, decimal, stake_usd, usd_value
-from scenarios.bet_settlement import StakeFacts, stake_for
+from scenarios.bet_settlement import Bet, StakeFacts, stake_for
 from scenarios.level_up import LevelUp
-from scenarios.rewards import ROUNDING_STAKE_USD, Rewards, points_for
+from scenarios.rewards import (
+    ROUNDING_STAKE_USD,
+    RewardRules,
+    Rewards,
+    Standing,
+    _whole,
+    check_stake_usd,
+    expect_earned,
+    points_for,
+)
+from tests.core.conftest import write_config
 
 D = Decimal
 
@@ -124,3 +138,81 @@ def test_a_currency_knows_its_unit_and_wire_form() -> None:
     assert (btc.unit, btc.text(D("0.5"))) == (D("0.00000001"), "0.50000000")
     usd = Currency("USD", 2, D("1"), D("5000"))
     assert (usd.unit, usd.text(D("5")), usd.text(D("1.005"))) == (D("0.01"), "5.00", "1.00")
+
+
+# -- the rewards checks, on a real Run (no platform: the rate is read from a stand-in Vault) ----
+
+
+class RatesVault:
+    """Stands in for Vault's ``GET /v1/rates`` only: ``check_stake_usd`` re-reads the rate there."""
+
+    def __init__(self, rate: str) -> None:
+        self.rate, self.calls = rate, 0
+
+    async def get(self, path: str, expect: tuple[str, ...] = ()) -> Answer:
+        self.calls += 1
+        return Answer(200, {"base": "USD", "rates": {"EUR": self.rate}}, {}, 0.0)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    runtime = Runtime(load_settings(write_config(tmp_path, "http://127.0.0.1:9")))
+    return Run(runtime, Rewards(), "fake", Rewards.Options(), 5.0)
+
+
+def bet(stake: str, usd: str) -> Bet:
+    return Bet("b-1", "EUR", D(stake), "loss", D(0), D(0), D(0), D(usd), 0.0)
+
+
+async def test_stake_usd_at_the_rate_of_the_stake_passes_without_reading_rates_again(run: Run) -> None:
+    vault = RatesVault("0.92")
+    assert await check_stake_usd(run, vault, facts("EUR"), bet("1.45", "1.58")) == D("1.58")  # type: ignore[arg-type]
+    assert vault.calls == 0
+
+
+async def test_stake_usd_at_a_rate_that_moved_is_checked_at_the_new_rate(run: Run) -> None:
+    vault = RatesVault("0.90")  # 1.45 / 0.90 = 1.6111...
+    assert await check_stake_usd(run, vault, facts("EUR"), bet("1.45", "1.61")) == D("1.61")  # type: ignore[arg-type]
+    assert vault.calls == 1
+
+
+@pytest.mark.parametrize("wrong", ["1.57", "1.59", "1.576"])
+async def test_stake_usd_rounded_any_other_way_fails(run: Run, wrong: str) -> None:
+    with pytest.raises(StepFailure) as failure:
+        await check_stake_usd(run, RatesVault("0.92"), facts("EUR"), bet("1.45", wrong))  # type: ignore[arg-type]
+    assert failure.value.reason is Reason.ASSERTION
+    assert failure.value.message == f"stake_usd of a 1.45 EUR bet at rate 0.92: got {wrong}, expected 1.58"
+
+
+RULES = RewardRules(D(1), D(10), ((1, "Bronze", D(0)),))
+BEFORE = Standing(D("100.00"), D(100), D(1000), 1, "Bronze")
+
+
+@pytest.mark.parametrize(
+    ("after", "problem"),
+    [
+        (Standing(D("101.57"), D(101), D(1015), 1, "Bronze"), None),
+        (Standing(D("101.56"), D(101), D(1015), 1, "Bronze"), "volume_usd: got 101.56, expected 101.57"),
+        (Standing(D("101.57"), D(102), D(1015), 1, "Bronze"), "vip_points: got 102, expected 101"),
+        (Standing(D("101.57"), D(101), D(1016), 1, "Bronze"), "leaderboard_points: got 1016, expected 1015"),
+        (Standing(D("101.57"), D(101), D(1014), 1, "Bronze"), "leaderboard_points: got 1014, expected 1015"),
+    ],
+)
+def test_one_bet_earns_its_volume_and_floored_points(run: Run, after: Standing, problem: str | None) -> None:
+    if problem is None:
+        expect_earned(run, RULES, BEFORE, after, D("1.57"))
+        return
+    with pytest.raises(StepFailure) as failure:
+        expect_earned(run, RULES, BEFORE, after, D("1.57"))
+    assert (failure.value.reason, failure.value.message) == (Reason.ASSERTION, problem)
+
+
+@pytest.mark.parametrize(("wire", "points"), [(15, D(15)), ("15", D(15)), (0, D(0))])
+def test_points_arrive_as_a_whole_number_or_a_decimal_string(wire: object, points: Decimal) -> None:
+    assert _whole(wire, "vip_points") == points
+
+
+@pytest.mark.parametrize("wire", [True, 1.5, None])
+def test_points_of_another_type_fail_the_step(wire: object) -> None:
+    with pytest.raises(StepFailure):
+        _whole(wire, "vip_points")

@@ -1,0 +1,58 @@
+"""``harness.secrets`` at its edges: what is registered, what is replaced, and in which order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from harness import secrets
+from harness.secrets import RedactingFilter, known_secrets, redact, register_secret
+from probes import credentials
+from probes.credentials import credential_headers, is_credential_header, register_credential_header
+
+
+@pytest.fixture(autouse=True)
+def registries() -> Iterator[None]:
+    """What these tests register is forgotten after each: a secret such as ``q~z4`` must not be
+    masked in other tests' output."""
+    saved_secrets, saved_headers = set(secrets._secrets), set(credentials._configured)
+    yield
+    secrets._secrets.clear()
+    secrets._secrets.update(saved_secrets)
+    credentials._configured.clear()
+    credentials._configured.update(saved_headers)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [(None, False), ("", False), ("q~z", False), ("q~z4", True), ("a-longer-secret", True)],
+)
+def test_a_secret_is_registered_from_four_characters_on(value: str | None, kept: bool) -> None:
+    register_secret(value)
+    assert (value in known_secrets()) is kept
+    if value:
+        assert (redact(f"[{value}]") == "[***]") is kept
+
+
+def test_the_longest_secret_is_replaced_first() -> None:
+    register_secret("pass-word")
+    register_secret("pass-word-and-more")
+    assert redact("x pass-word-and-more y pass-word z") == "x *** y *** z"
+
+
+def test_a_log_record_is_redacted_with_its_arguments() -> None:
+    register_secret("arg-secret-1")
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "token %s for %s", ("arg-secret-1", "probe"), None)
+    assert RedactingFilter().filter(record) is True
+    assert (record.msg, record.args) == ("token *** for probe", None)
+    plain = logging.LogRecord("t", logging.INFO, __file__, 1, "nothing secret %d", (42,), None)
+    assert RedactingFilter().filter(plain) and plain.getMessage() == "nothing secret 42"
+
+
+def test_configured_credential_headers_are_named_once_in_lower_case() -> None:
+    register_credential_header("  X-Partner-Key  ")
+    register_credential_header("   ")
+    assert "x-partner-key" in credential_headers() and "" not in credential_headers()
+    assert is_credential_header("X-PARTNER-KEY") and not is_credential_header("X-Partner-Id")
