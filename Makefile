@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make run` and `make test` (both install what they need).
-.PHONY: setup run test test-quick lint bench clean
+.PHONY: setup run test test-quick lint bench mutate clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -27,5 +27,11 @@ lint:
 bench: setup
 	$(PY) -m bench
 
+## Mutation testing of the core against its fast unit tests (docs/mutation.md); not part of `make test`.
+mutate: setup
+	rm -rf mutants
+	nice -n 10 $(VENV)/bin/mutmut run --max-children 2
+	$(VENV)/bin/mutmut results --all true > mutants/results.txt; tail -n 40 mutants/results.txt
+
 clean:
-	rm -rf artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf artifacts mutants .pytest_cache .mypy_cache .ruff_cache

@@ -74,6 +74,8 @@ def _forms(secrets: Iterable[str | bytes]) -> list[bytes]:
         text = secret.decode(errors="replace") if isinstance(secret, bytes) else secret
         if len(text) >= _MIN_SECRET:
             forms |= secret_forms(text)
+            if isinstance(secret, bytes):
+                forms.add(secret)  # as found in the file, even when it is not UTF-8
     return sorted(forms, key=len, reverse=True)  # longest first: no half-replaced secret
 
 

@@ -83,7 +83,7 @@ class Condition:
             actual = len(actual) if isinstance(actual, (str, list, dict)) else _MISSING
         shown_value = "<missing>" if actual is _MISSING else _short(actual)
         ok = actual is not _MISSING and _compare(actual, self.operator or "==", self.expected or "")
-        left = self.text.split(f" {self.operator} ", 1)[0]
+        left = self.text.split(None, 1)[0]  # a placeholder holds no whitespace
         return ConditionResult(self.text, ok, f"{left} ({shown_value}) {self.operator} {self.expected}")
 
     def _resolve(self, status: int, body: Any, headers: dict[str, str], response_ms: float) -> Any:

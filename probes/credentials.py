@@ -117,8 +117,8 @@ def credential_values(data: bytes) -> set[bytes]:
         if scheme.isalpha() and credentials and b" " not in credentials:
             found.add(credentials)  # "Basic <this>"
         for pair in value.split(b";"):
-            name, equals, cookie = pair.strip().partition(b"=")
-            if equals and name.lower() not in _COOKIE_ATTRIBUTES:
+            name, _, cookie = pair.strip().partition(b"=")
+            if name.lower() not in _COOKIE_ATTRIBUTES:
                 found.add(cookie.strip())
     found |= {m.group(2).replace(b"\\", b"") for m in _FIELD.finditer(data)}
     found |= {m.group(2) for m in _PARAMETER.finditer(data)}

@@ -9,7 +9,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from harness import Reason, Run, StepFailure
@@ -56,6 +56,9 @@ class Currency:
         return str(amount.quantize(self.unit))
 
 
+# pragma: no mutate start
+# (Below, to ``stake_usd``: calls to Vault, proven by the sandbox journeys and the detection
+# matrix, not by the fast tests `make mutate` runs; docs/mutation.md.)
 def idempotency_headers(run: Run, key: str | None = None) -> dict[str, str]:
     return {run.contract.headers.idempotency_key: key or str(uuid.uuid4())}
 
@@ -146,15 +149,12 @@ async def rates(run: Run, vault: ServiceClient) -> dict[str, Decimal]:
     return found
 
 
+# pragma: no mutate end
 def stake_usd(stake: Decimal, rate: Decimal) -> Decimal:
     """The contract's ``round_half_even(stake / rates[C], 2)``."""
-    from decimal import ROUND_HALF_EVEN
-
     return (stake / rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
 
 
 def usd_value(amount: Decimal, rate: Decimal) -> Decimal:
     """An amount in USD for the stake budget (rounded up to a cent: the budget never under-counts)."""
-    from decimal import ROUND_CEILING
-
     return (amount / rate).quantize(Decimal("0.01"), rounding=ROUND_CEILING)

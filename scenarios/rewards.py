@@ -71,6 +71,30 @@ def points_for(stake_in_usd: Decimal, per_usd: Decimal) -> Decimal:
     return (stake_in_usd * per_usd).to_integral_value(rounding=ROUND_FLOOR)
 
 
+async def check_stake_usd(run: Run, vault: ServiceClient, facts: StakeFacts, bet: Bet) -> Decimal:
+    """The bet's ``stake_usd`` is the contract's ``round_half_even(stake / rate, 2)``; returns it."""
+    rate = facts.rate
+    if bet.stake_usd != stake_usd(bet.stake, rate):  # the rate may have moved just before the bet
+        rate = (await rates(run, vault)).get(bet.currency, rate)
+    expected = stake_usd(bet.stake, rate)
+    run.expect_equal(f"stake_usd of a {bet.stake} {bet.currency} bet at rate {rate}", bet.stake_usd, expected)
+    return expected
+
+
+def expect_earned(run: Run, rules: RewardRules, before: Standing, after: Standing, bet_usd: Decimal) -> None:
+    """One bet's volume and whole points (the contract's floor) between two standings."""
+    run.expect_equal("volume_usd", after.volume_usd, before.volume_usd + bet_usd)
+    run.expect_equal("vip_points", after.vip_points, before.vip_points + points_for(bet_usd, rules.vip_points_per_usd))
+    run.expect_equal(
+        "leaderboard_points",
+        after.leaderboard_points,
+        before.leaderboard_points + points_for(bet_usd, rules.leaderboard_points_per_usd),
+    )
+
+
+# pragma: no mutate start
+# (Below: calls to Concierge, proven by the sandbox journeys and the detection matrix, not by
+# the fast tests `make mutate` runs; docs/mutation.md.)
 async def read_rules(run: Run, concierge: ServiceClient) -> RewardRules:
     answer = await concierge.get(run.paths.rewards_rules, expect=("[STATUS] == 200", "has([BODY].levels)"))
     levels = []
@@ -99,27 +123,6 @@ async def read_standing(run: Run, concierge: ServiceClient) -> Standing:
         _whole(answer.field("leaderboard_points"), "leaderboard_points"),
         level["level"],
         str(level.get("name")),
-    )
-
-
-async def check_stake_usd(run: Run, vault: ServiceClient, facts: StakeFacts, bet: Bet) -> Decimal:
-    """The bet's ``stake_usd`` is the contract's ``round_half_even(stake / rate, 2)``; returns it."""
-    rate = facts.rate
-    if bet.stake_usd != stake_usd(bet.stake, rate):  # the rate may have moved just before the bet
-        rate = (await rates(run, vault)).get(bet.currency, rate)
-    expected = stake_usd(bet.stake, rate)
-    run.expect_equal(f"stake_usd of a {bet.stake} {bet.currency} bet at rate {rate}", bet.stake_usd, expected)
-    return expected
-
-
-def expect_earned(run: Run, rules: RewardRules, before: Standing, after: Standing, bet_usd: Decimal) -> None:
-    """One bet's volume and whole points (the contract's floor) between two standings."""
-    run.expect_equal("volume_usd", after.volume_usd, before.volume_usd + bet_usd)
-    run.expect_equal("vip_points", after.vip_points, before.vip_points + points_for(bet_usd, rules.vip_points_per_usd))
-    run.expect_equal(
-        "leaderboard_points",
-        after.leaderboard_points,
-        before.leaderboard_points + points_for(bet_usd, rules.leaderboard_points_per_usd),
     )
 
 
@@ -209,3 +212,6 @@ class Rewards(Scenario):
                     f"rewards volume did not move within {options.rewards_deadline_seconds:g} s of the bet{hint}",
                 )
             await asyncio.sleep(min(options.poll_interval_seconds, max(0.0, deadline - time.perf_counter())))
+
+
+# pragma: no mutate end

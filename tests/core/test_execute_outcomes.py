@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from config.loader import load_settings
 from harness import Reason, Run, RunSkipped, Scenario, StepFailure
@@ -33,9 +34,12 @@ cleaned_up: list[str] = []
 class Passes(Scenario):
     name = "passes"
 
+    class Options(BaseModel):
+        step: str = "work"
+
     async def journey(self, run: Run) -> None:
         run.on_cleanup(_cleanup("passes"))
-        async with run.step("work"):
+        async with run.step(run.options.step):  # type: ignore[attr-defined]
             await asyncio.sleep(0.02)
 
 
@@ -117,7 +121,7 @@ def runtime(tmp_path: Path) -> Runtime:
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     stream = io.StringIO()
-    setup_logging("INFO", stream)
+    setup_logging("DEBUG", stream)
     try:
         yield stream
     finally:
@@ -172,7 +176,8 @@ async def test_each_ending_is_one_complete_result(
     assert cleaned_up == ([scenario.name] if scenario in (Passes, FailsAStep, Sleeps) else [])
     # recorded once, in the metrics and in one log line
     assert runs(runtime, scenario.name, str(outcome)) == 1
-    line = json.loads(log_lines.getvalue().strip().splitlines()[-1])
+    lines = [json.loads(text) for text in log_lines.getvalue().strip().splitlines()]
+    line = lines[-1]
     assert (line["msg"], line["scenario"], line["result"], line["reason"]) == (
         "run finished",
         scenario.name,
@@ -180,6 +185,13 @@ async def test_each_ending_is_one_complete_result(
         reason,
     )
     assert SECRET_IN_MESSAGE not in log_lines.getvalue()
+    # a scenario's bug is logged at debug level with its exception type, for the engineer
+    debug = [
+        (entry["msg"], entry.get("exc_type"))
+        for entry in lines
+        if entry["level"] == "debug" and entry["logger"] == "runner"
+    ]
+    assert debug == ([("scenario crashes raised", "ValueError")] if scenario is Crashes else [])
 
 
 async def test_a_step_takes_its_time_and_the_run_at_least_as_long(runtime: Runtime) -> None:
@@ -201,12 +213,17 @@ async def test_a_run_cancelled_from_outside_is_recorded_as_aborted_and_cancels_o
         await task
     assert runs(runtime, "waits_long", "aborted") == 1 and runs(runtime, "waits_long", "timeout") == 0
     assert cleaned_up == ["sleeps"]  # the cleanup WaitsLong inherits
+    failures = {"scenario": "waits_long", "step": "wait", "target": "fake", "region": "test", "reason": "aborted"}
+    assert runtime.metrics.registry.get_sample_value("synthetic_step_failures_total", failures) == 1
     line = json.loads(log_lines.getvalue().strip().splitlines()[-1])
     assert (line["result"], line["reason"], line["step"]) == ("aborted", "aborted", "wait")
     assert line["message"] == "runner shut down during the run"
 
 
 def test_a_skipped_result_says_why_and_has_no_run(runtime: Runtime) -> None:
+    before = time.time()
     result: RunResult = skipped_result(runtime, plan(runtime, Passes), "previous run still in progress")
+    assert (result.scenario, result.target) == ("passes", "fake")
+    assert before <= result.started_at <= time.time()
     assert (result.outcome, result.run_id, result.trace_id, result.duration_seconds) == (Outcome.SKIPPED, "-", "-", 0.0)
     assert result.message == "previous run still in progress" and result.region == "test"

@@ -47,6 +47,8 @@ def test_a_log_record_is_redacted_with_its_arguments() -> None:
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "token %s for %s", ("arg-secret-1", "probe"), None)
     assert RedactingFilter().filter(record) is True
     assert (record.msg, record.args) == ("token *** for probe", None)
+    bare = logging.LogRecord("t", logging.INFO, __file__, 1, "token arg-secret-1 inline", None, None)
+    assert RedactingFilter().filter(bare) and (bare.msg, bare.args) == ("token *** inline", None)
     plain = logging.LogRecord("t", logging.INFO, __file__, 1, "nothing secret %d", (42,), None)
     assert RedactingFilter().filter(plain) and plain.getMessage() == "nothing secret 42"
 

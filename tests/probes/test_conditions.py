@@ -174,3 +174,29 @@ def test_long_values_are_shortened_in_the_shown_text() -> None:
     assert shown == f"[BODY].status ({'y' * 57}...) == x"
     exact = Condition.parse("[BODY].status == x").evaluate(200, {"status": "y" * 60}, {}, 0.0).shown
     assert exact == f"[BODY].status ({'y' * 60}) == x"
+
+
+def test_the_right_side_may_hold_the_operator_again() -> None:
+    condition = Condition.parse("[BODY].note == a == b")
+    assert (condition.operator, condition.expected) == ("==", "a == b")
+    result = condition.evaluate(200, {"note": "a == b"}, {}, 0.0)
+    assert (result.condition, result.success, result.shown) == (
+        "[BODY].note == a == b",
+        True,
+        "[BODY].note (a == b) == a == b",
+    )
+
+
+def test_extra_spaces_around_the_operator_still_show_just_the_placeholder() -> None:
+    result = Condition.parse("[STATUS]   >=   200").evaluate(204, None, {}, 0.0)
+    assert (result.condition, result.success, result.shown) == ("[STATUS]   >=   200", True, "[STATUS] (204) >= 200")
+
+
+@pytest.mark.parametrize("operator", ["==", "!=", "<", ">=", "contains", "!contains"])
+def test_a_missing_header_is_missing_whatever_the_operator(operator: str) -> None:
+    result = Condition.parse(f"[HEADER].age {operator} 0").evaluate(200, None, {"X-Cache": "Hit"}, 0.0)
+    assert (result.success, result.shown) == (False, f"[HEADER].age (<missing>) {operator} 0")
+
+
+def test_has_reports_its_own_text() -> None:
+    assert Condition.parse("has([BODY].ok)").evaluate(200, BODY, {}, 0.0).condition == "has([BODY].ok)"

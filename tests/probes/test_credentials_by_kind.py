@@ -21,7 +21,13 @@ import pytest
 from harness.logs import setup_logging
 from harness.secrets import redact
 from probes.browser_artifacts import MASK, save_har, save_trace, secret_forms, write_text_scrubbed
-from probes.credentials import credential_headers, register_credential_header
+from probes.credentials import (
+    credential_headers,
+    credential_values,
+    is_credential_header,
+    is_secret_name,
+    register_credential_header,
+)
 
 CONFIGURED_HEADER = "X-Tenant-Key"  # as a configuration would name an API-key header
 
@@ -143,3 +149,46 @@ def test_log_lines_and_reports_mask_the_credential(kind: Kind) -> None:
 def test_what_is_not_a_credential_stays_readable() -> None:
     text = f"{PLAIN}\nGET /socket.io/?EIO=4&sid=abc123&transport=polling\nbalance 10.00 USD, consent=true\n"
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "secret"),
+    [
+        ("Authorization", True, False),
+        ("PROXY-AUTHORIZATION", True, False),
+        ("Set-Cookie", True, False),
+        ("x-api-key", True, True),
+        ("X-Auth-Token", True, True),
+        ("API_KEY", True, True),
+        ("client_secret", True, True),
+        ("Passwd", True, True),
+        ("session_id", True, True),
+        ("X-Synthetic-Probe", False, False),
+        ("Idempotency-Key", False, False),
+        ("author", False, False),
+        ("sid", False, False),
+    ],
+)
+def test_names_of_credentials(name: str, header: bool, secret: bool) -> None:
+    assert (is_credential_header(name), is_secret_name(name)) == (header, secret)
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        (b"Authorization: Basic dXNlcjpzM2NyM3Q=", {b"Basic dXNlcjpzM2NyM3Q=", b"dXNlcjpzM2NyM3Q="}),
+        (b"Authorization: Basic abc def", {b"Basic abc def"}),  # not "<scheme> <credentials>"
+        (b"Authorization: v2-hmac abcdef", {b"v2-hmac abcdef"}),  # not a word: not a scheme
+        (b"authorization: Digest a\\/b", {b"Digest a/b", b"a/b"}),  # JSON-escaped slash
+        (b"Cookie: sid=abc123==; lang=en", {b"sid=abc123==; lang=en", b"abc123==", b"en"}),
+        (b"Set-Cookie: sid=xyz; Path=/; Max-Age=3600; HttpOnly", {b"sid=xyz; Path=/; Max-Age=3600; HttpOnly", b"xyz"}),
+        (b"Cookie: sid=", {b"sid="}),
+        (b'{"token": "tok-1", "Authorization": "Basic zz"}', {b"tok-1", b"Basic zz", b"zz"}),
+        (b'{\\"password\\":\\"pw\\\\/x\\"}', {b"pw/x"}),  # escaped inside a JSON string
+        (b"GET /x?api_key=qp123&lang=en", {b"qp123"}),
+        (b"Authorization: ***", set()),  # already masked
+        (b"nothing to see", set()),
+    ],
+)
+def test_the_values_found_next_to_credential_names(text: bytes, values: set[bytes]) -> None:
+    assert credential_values(text) == values
