@@ -82,12 +82,20 @@ class Sleeps(Scenario):
     async def journey(self, run: Run) -> None:
         run.on_cleanup(_cleanup("sleeps"))
         async with run.step("wait"):
-            await asyncio.sleep(30)
+            await asyncio.sleep(3)  # long past its timeout; short enough that a run without one ends
 
 
 class WaitsLong(Sleeps):
     name = "waits_long"
     timeout_seconds = 30
+
+
+class KeepsArtifacts(Scenario):
+    name = "keeps_artifacts"
+
+    async def journey(self, run: Run) -> None:
+        async with run.step("save"):
+            (run.artifacts_dir / "note.txt").write_text("kept")
 
 
 class Crashes(Scenario):
@@ -227,3 +235,11 @@ def test_a_skipped_result_says_why_and_has_no_run(runtime: Runtime) -> None:
     assert before <= result.started_at <= time.time()
     assert (result.outcome, result.run_id, result.trace_id, result.duration_seconds) == (Outcome.SKIPPED, "-", "-", 0.0)
     assert result.message == "previous run still in progress" and result.region == "test"
+
+
+async def test_a_run_that_saved_artifacts_says_where(runtime: Runtime) -> None:
+    result = await execute(runtime, plan(runtime, KeepsArtifacts))
+    assert result.artifacts_dir is not None
+    folder = Path(result.artifacts_dir)
+    assert (folder.parent.name, folder.name) == ("keeps_artifacts", result.run_id)
+    assert (folder / "note.txt").read_text() == "kept"

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from probes.browser_artifacts import MASK, prune_runs, save_har, save_trace, scrub_bytes, secret_forms
+from probes.browser_artifacts import (
+    MASK,
+    prune_runs,
+    save_har,
+    save_trace,
+    scrub_bytes,
+    scrub_json,
+    scrub_text,
+    secret_forms,
+)
 
 # A credential only pass 1 sees (a pair's value: no header line, no field name, no Bearer).
 PAIRED = "Digest response=6629fae49393"
@@ -82,17 +91,21 @@ def test_text_that_is_not_secret_stays_as_written(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["0-trace.trace", "0-trace.network", "a.json", "b.jsonl", "c.har", "0-trace.stacks"])
 def test_every_json_member_of_a_trace_gets_the_structure_pass(tmp_path: Path, name: str) -> None:
     recorded, saved = tmp_path / "in.zip", tmp_path / "out.zip"
-    pair = {"headers": [{"name": "Authorization", "value": PAIRED}]}
+    pair = {"headers": [{"name": "Authorization", "value": PAIRED}], "title": "Grüße"}
     text = "\n".join([json.dumps({"type": "before"}), json.dumps(pair), "not json {"]) + "\n"
+    resource = b'{ "kept":  "as written" }'  # JSON, but a resource: left byte for byte
     with zipfile.ZipFile(recorded, "w") as trace:
         trace.writestr(name, text)
         trace.writestr("resources/body.txt", BARE.format(PAIRED))
+        trace.writestr("resources/3f2a", resource)
     save_trace(recorded, saved, [])
     with zipfile.ZipFile(saved) as trace:
         member = trace.read(name)
         assert trace.getinfo(name).compress_type == zipfile.ZIP_DEFLATED
         body = trace.read("resources/body.txt")
+        assert trace.read("resources/3f2a") == resource
     assert PAIRED.encode() not in member and body == BARE.format(MASK).encode()
+    assert "Grüße".encode() in member  # UTF-8, not \\u-escaped
     assert member.splitlines()[0] == b'{"type": "before"}' and member.splitlines()[2] == b"not json {"
 
 
@@ -134,3 +147,9 @@ def test_pruning_keeps_the_newest_by_time_not_by_name(tmp_path: Path) -> None:
     prune_runs(tmp_path, keep=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-newest", "m-middle"]
     prune_runs(tmp_path / "missing", keep=1)  # nothing to prune: no error
+
+
+def test_scrub_json_and_scrub_text_work_on_their_own() -> None:
+    pairs = [{"name": "Cookie", "value": "sid=1"}, {"name": "Accept", "value": "*/*"}]
+    assert scrub_json({"headers": pairs}) == {"headers": [{"name": "Cookie", "value": MASK}, pairs[1]]}
+    assert scrub_text("Grüße q~z4, Bearer abcdef", ["q~z4"]) == "Grüße ***, Bearer ***"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.conditions import Condition, InvalidCondition
+from probes.conditions import Condition, InvalidCondition, parse_conditions
 
 BODY = {"status": "settled", "balance_after": "9.99", "rates": {"EUR": "0.92"}, "items": [1, 2], "ok": True}
 HEADERS = {"Cache-Control": "public, max-age=31536000, immutable"}
@@ -200,3 +200,9 @@ def test_a_missing_header_is_missing_whatever_the_operator(operator: str) -> Non
 
 def test_has_reports_its_own_text() -> None:
     assert Condition.parse("has([BODY].ok)").evaluate(200, BODY, {}, 0.0).condition == "has([BODY].ok)"
+
+
+def test_a_list_of_conditions_parses_in_order() -> None:
+    parsed = parse_conditions(["[STATUS] == 200", "has([BODY].ok)"])
+    assert [(c.placeholder, c.function) for c in parsed] == [("STATUS", None), ("BODY", "has")]
+    assert parse_conditions(()) == ()

@@ -124,6 +124,7 @@ def test_a_platform_truncating_stake_usd_differs_in_at_least_one_currency() -> N
         (10, "expected a decimal string, got int"),
         (None, "expected a decimal string, got NoneType"),
         ("ten", "not a decimal: 'ten'"),
+        ("twenty-five-characters-xx", "not a decimal: 'twenty-five-characte'"),  # cut at 20
     ],
 )
 def test_a_wire_amount_that_is_not_a_decimal_string_fails_the_step(value: object, problem: str) -> None:
@@ -176,6 +177,17 @@ async def test_stake_usd_at_a_rate_that_moved_is_checked_at_the_new_rate(run: Ru
     assert vault.calls == 1
 
 
+async def test_a_rate_gone_from_the_answer_keeps_the_rate_of_the_stake(run: Run) -> None:
+    class NoEurVault(RatesVault):
+        async def get(self, path: str, expect: tuple[str, ...] = ()) -> Answer:
+            self.calls += 1
+            return Answer(200, {"base": "USD", "rates": {"GBP": "0.79"}}, {}, 0.0)
+
+    with pytest.raises(StepFailure) as failure:
+        await check_stake_usd(run, NoEurVault("-"), facts("EUR"), bet("1.45", "1.60"))  # type: ignore[arg-type]
+    assert failure.value.message == "stake_usd of a 1.45 EUR bet at rate 0.92: got 1.60, expected 1.58"
+
+
 @pytest.mark.parametrize("wrong", ["1.57", "1.59", "1.576"])
 async def test_stake_usd_rounded_any_other_way_fails(run: Run, wrong: str) -> None:
     with pytest.raises(StepFailure) as failure:
@@ -214,5 +226,6 @@ def test_points_arrive_as_a_whole_number_or_a_decimal_string(wire: object, point
 
 @pytest.mark.parametrize("wire", [True, 1.5, None])
 def test_points_of_another_type_fail_the_step(wire: object) -> None:
-    with pytest.raises(StepFailure):
+    with pytest.raises(StepFailure) as failure:
         _whole(wire, "vip_points")
+    assert failure.value.message.startswith("vip_points: expected a decimal string")
