@@ -197,7 +197,7 @@ async def test_each_ending_is_one_complete_result(
     debug = [
         (entry["msg"], entry.get("exc_type"))
         for entry in lines
-        if entry["level"] == "debug" and entry["logger"] == "runner"
+        if entry["level"] == "debug" and entry["msg"].endswith(" raised")
     ]
     assert debug == ([("scenario crashes raised", "ValueError")] if scenario is Crashes else [])
 
