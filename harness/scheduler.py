@@ -130,9 +130,13 @@ class Service:
     def _schedule(self, scheduler: AsyncIOScheduler, key: str, plan: ScenarioPlan) -> None:
         self.runtime.metrics.declare(plan.name, plan.target, plan.interval_seconds)
         offset = random.uniform(0, min(plan.interval_seconds, self.max_start_offset_seconds))
+        first_run = datetime.now(UTC) + timedelta(seconds=offset)
         scheduler.add_job(
             self._run,
-            IntervalTrigger(seconds=plan.interval_seconds, start_date=datetime.now(UTC) + timedelta(seconds=offset)),
+            IntervalTrigger(seconds=plan.interval_seconds, start_date=first_run),
+            # Named outright: a start_date already past by the time the job is added (offset 0, a busy
+            # loop) would otherwise make APScheduler wait a whole interval for the first run.
+            next_run_time=first_run,
             args=[key],
             id=key,
             name=key,
