@@ -1,6 +1,6 @@
 """Regenerate every generated monitoring file, or check that the committed ones are current.
 
-python -m monitoring            # write rules, alertmanager.yml, the dashboard, the agents' configs
+python -m monitoring            # write rules, alertmanager.yml, the dashboard, the agents' and the central configs
 python -m monitoring --check    # exit 1, naming the stale files, if any differ
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from monitoring.alertmanager import ALERTMANAGER_FILE, render_alertmanager
 from monitoring.dashboard import DASHBOARD_FILE, render_dashboard
 from monitoring.maintenance import load_windows
-from monitoring.prometheus_config import agent_files
+from monitoring.prometheus_config import agent_files, central_file
 from monitoring.rules import DEFAULT_RUNBOOK_BASE_URL, RULES_DIR, RuleSettings, render_rule_files
 
 __all__ = ["SHIPPED_CONFIG", "generated_files", "main"]
@@ -32,6 +32,7 @@ def generated_files(config: Path = SHIPPED_CONFIG, runbook_base_url: str = DEFAU
     files[ALERTMANAGER_FILE] = render_alertmanager(windows=load_windows(config))
     files[DASHBOARD_FILE] = render_dashboard(rules)
     files.update(agent_files())
+    files.update(central_file())
     return files
 
 

@@ -17,6 +17,7 @@ from monitoring.prometheus_config import (
     AgentSettings,
     PrometheusSettings,
     agent_files,
+    central_file,
     render_agent_config,
     render_prometheus_config,
 )
@@ -153,6 +154,17 @@ def test_a_central_config_without_runners_has_no_runner_job(promtool: str, tmp_p
     result = _run(promtool, "check", "config", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
     assert yaml.safe_load(config.read_text(encoding="utf-8"))["scrape_configs"] == []
+
+
+def test_the_shipped_central_config_evaluates_the_rules_and_scrapes_no_runner(promtool: str) -> None:
+    """Where every region pushes, the shipped central.yml: valid with the shipped rules, no runner job."""
+    ((path, text),) = central_file().items()
+    result = _run(promtool, "check", "config", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(list(RULES_DIR.glob('*.yml')))} rule files found" in result.stdout
+    jobs = {job["job_name"] for job in yaml.safe_load(text)["scrape_configs"]}
+    assert RUNNER_JOB not in jobs and {"platform", "pushgateway"} <= jobs
+    assert "--web.enable-remote-write-receiver" in text
 
 
 def test_a_bad_agent_interval_is_refused() -> None:
