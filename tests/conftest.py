@@ -1,12 +1,13 @@
-"""Root fixtures: one real sandbox subprocess for the whole session (see ``sandbox.testing``)."""
+"""Root fixtures: one real sandbox subprocess for the whole session (see ``sandbox.testing``), clients of it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
+import httpx
 import pytest
 
-from sandbox.testing import SandboxHandle, start_sandbox
+from sandbox.testing import SandboxHandle, VaultSession, start_sandbox
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +27,20 @@ def clean_sandbox(sandbox: SandboxHandle) -> Iterator[SandboxHandle]:
     sandbox.faults_clear()
     yield sandbox
     sandbox.faults_clear()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client for a test's own calls to the sandbox."""
+    async with httpx.AsyncClient(timeout=20, trust_env=False) as http:
+        yield http
+
+
+@pytest.fixture
+def session_for(clean_sandbox: SandboxHandle, client: httpx.AsyncClient) -> Callable[[str], VaultSession]:
+    """Logs a sandbox account in to Vault: ``session_for("probe-eu-20")``."""
+
+    def make(username: str) -> VaultSession:
+        return VaultSession(client, clean_sandbox.vault_url, clean_sandbox.login(username))
+
+    return make

@@ -22,21 +22,14 @@ from harness.discovery import discover
 from harness.results import RunResult
 from sandbox.testing import SandboxHandle
 from tests.local_server import serving
+from tests.support import FAST_DEADLINES, write_config
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = REPO / "config" / "sandbox-secrets"
 LOCAL_PASSWORD = "pw-browser-test-Qw3rTy9"
 LOCAL_RESET_SECRET = "rs-browser-test-Zx8Cv7Bn"
 
-# Short deadlines: a push that does not come is known in seconds, not in the real platform's minutes.
-FAST_OPTIONS: dict[str, dict[str, Any]] = {
-    "spa_load": {"ui_timeout_seconds": 10},
-    "spa_login_balance": {"ui_timeout_seconds": 10, "connect_deadline_seconds": 5},
-    "spa_deposit_push": {"ui_timeout_seconds": 10, "balance_deadline_seconds": 4},
-    "spa_bet": {"ui_timeout_seconds": 10, "balance_deadline_seconds": 4, "deposit_deadline_seconds": 5},
-    "spa_chat": {"ui_timeout_seconds": 10, "delivery_deadline_seconds": 4},
-    "spa_level_up": {"ui_timeout_seconds": 10, "level_up_deadline_seconds": 5, "deposit_deadline_seconds": 5},
-}
+BROWSER_JOURNEYS = [name for name in FAST_DEADLINES if name.startswith("spa_")]
 
 PAGES = {
     "/": "<html><head><title>ok</title></head><body><h1 id=ready>hello</h1>"
@@ -101,19 +94,9 @@ def sandbox_config(
     options: dict[str, dict[str, Any]] | None = None,
     browser: dict[str, Any] | None = None,
 ) -> Path:
-    """``config/sandbox.yaml`` pointed at the session sandbox, artifacts in ``tmp_path``."""
-    config = yaml.safe_load((REPO / "config" / "sandbox.yaml").read_text())
-    config["runner"]["artifacts_dir"] = str(tmp_path / "artifacts")
-    config["runner"]["browser"] = browser or {}
-    target = config["targets"]["sandbox"]
-    target["vault_url"], target["concierge_url"] = sandbox.vault_url, sandbox.concierge_url
-    target["room_service_url"], target["spa_url"] = sandbox.room_service_url, sandbox.cdn_url
-    target["reset_secret"] = {"file": str(SECRETS / "reset_secret")}
-    target["accounts"]["password"] = {"file": str(SECRETS / "probe_password")}
-    overrides = {name: {"options": dict(values)} for name, values in (options or FAST_OPTIONS).items()}
-    config["scenarios"] = {"overrides": overrides}
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
+    """``config/sandbox.yaml`` pointed at the session sandbox, fast deadlines for the browser journeys."""
+    names = list(options) if options else BROWSER_JOURNEYS
+    path = write_config(tmp_path, sandbox, names, options=options, runner={"browser": browser or {}})
     load_settings(path, scenario_names=discover())  # a broken config fails here, clearly
     return path
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from sandbox.testing import SandboxHandle
-from tests.browser.conftest import FAST_OPTIONS, run_runner, sandbox_config
+from tests.browser.conftest import run_runner, sandbox_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,7 +28,7 @@ def with_page_requests(config: Path, bet: str) -> Path:
 def test_a_bet_the_page_posts_elsewhere_times_out_naming_what_the_page_requested(
     clean_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    options = {"spa_bet": {**FAST_OPTIONS["spa_bet"], "ui_timeout_seconds": 4}}
+    options = {"spa_bet": {"ui_timeout_seconds": 4}}
     config = with_page_requests(sandbox_config(clean_sandbox, tmp_path, options), "/gateway/*/bets")
     code, [result], stderr = run_runner(config, "--scenario", "spa_bet")
     assert code == 1, stderr[-2000:]

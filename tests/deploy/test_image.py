@@ -24,6 +24,7 @@ import yaml
 
 from sandbox.testing import SECRETS_DIR, SandboxHandle
 from tests.deploy.dockerfile import DockerIgnore, Image, context_files, parse_dockerfile, replay
+from tests.support import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
@@ -89,12 +90,7 @@ def running(image: Image, clean_sandbox: SandboxHandle) -> Iterator[tuple[subpro
         yield process, log_path
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, 30)
         config.unlink()
 
 

@@ -21,6 +21,12 @@ def _tool(name: str, package: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def prometheus_binary() -> str:
+    """Path of the Prometheus server (Debian package prometheus)."""
+    return _tool("prometheus", "prometheus")
+
+
+@pytest.fixture(scope="session")
 def promtool() -> str:
     """Path of promtool (Debian package prometheus)."""
     return _tool("promtool", "prometheus")

@@ -14,6 +14,9 @@ from typing import Any
 
 import httpx
 
+from monitoring.prometheus_config import PrometheusSettings, render_prometheus_config
+from tests.support import stop_process
+
 Labels = dict[str, str]
 
 
@@ -68,12 +71,7 @@ def running(command: Sequence[str], ready_url: str, log_path: Path) -> Iterator[
             assert process.poll() is None, f"{command[0]} exited (is its port taken?): {log_path.read_text()}"
             yield
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, 10)
 
 
 @contextmanager
@@ -97,3 +95,19 @@ def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
+
+
+@contextmanager
+def running_prometheus(binary: str, settings: PrometheusSettings, work: Path, port: int) -> Iterator[str]:
+    """Prometheus with ``settings`` (config, TSDB and log in ``work``) on ``port``; its URL once ready."""
+    config = work / "prometheus.yml"
+    config.write_text(render_prometheus_config(settings), encoding="utf-8")
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={work / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with running(command, f"{url}/-/ready", work / "prometheus.log"):
+        yield url

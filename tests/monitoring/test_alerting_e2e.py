@@ -37,7 +37,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -64,6 +63,7 @@ from monitoring.prometheus_config import (
 from monitoring.rules import RuleSettings, all_alerts, write_rule_files
 from sandbox.testing import REPO_ROOT, SECRETS_DIR, SandboxHandle, running_sandbox
 from tests.monitoring.monitoring_servers import Webhook, running, running_alertmanager
+from tests.support import stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -164,12 +164,7 @@ def _runner(config: Path, region: str, scenarios: tuple[str, ...], log_path: Pat
         assert httpx.get(f"http://{address}/readyz", timeout=5, trust_env=False).status_code == 200
         yield address
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 15)
 
 
 def _binary(name: str, package: str) -> str:

@@ -8,7 +8,6 @@ runner processes and fault injection lives in test_alerting_e2e.py.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,9 +21,9 @@ import pytest
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from harness.metrics import RunnerMetrics
-from monitoring.prometheus_config import PrometheusSettings, render_prometheus_config
+from monitoring.prometheus_config import PrometheusSettings
 from monitoring.rules import RuleSettings, write_rule_files
-from tests.monitoring.monitoring_servers import Webhook, running, wait_for
+from tests.monitoring.monitoring_servers import Webhook, running_prometheus, wait_for
 
 TARGET = "production"
 
@@ -84,14 +83,6 @@ def exporters() -> Iterator[dict[str, _Exporter]]:
         exporter.server.server_close()
 
 
-@pytest.fixture
-def prometheus_binary() -> str:
-    path = shutil.which("prometheus")
-    if path is None:
-        pytest.fail("prometheus is missing: apt-get install -y prometheus")
-    return path
-
-
 def test_two_failing_regions_page_the_chat_team(
     prometheus_binary: str,
     exporters: dict[str, _Exporter],
@@ -101,28 +92,14 @@ def test_two_failing_regions_page_the_chat_team(
     free_port: Callable[[], int],
 ) -> None:
     write_rule_files(tmp_path / "rules", RuleSettings(for_scale=Decimal("0.01")))
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        render_prometheus_config(
-            PrometheusSettings(
-                runners={region: exporter.address for region, exporter in exporters.items()},
-                alertmanager=alertmanager.removeprefix("http://"),
-                rule_files=(str(tmp_path / "rules" / "*.yml"),),
-                scrape_interval="1s",
-                evaluation_interval="1s",
-            )
-        ),
-        encoding="utf-8",
+    settings = PrometheusSettings(
+        runners={region: exporter.address for region, exporter in exporters.items()},
+        alertmanager=alertmanager.removeprefix("http://"),
+        rule_files=(str(tmp_path / "rules" / "*.yml"),),
+        scrape_interval="1s",
+        evaluation_interval="1s",
     )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        prometheus_binary,
-        f"--config.file={config}",
-        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    with running(command, f"{url}/-/ready", tmp_path / "prometheus.log"):
+    with running_prometheus(prometheus_binary, settings, tmp_path, free_port()) as url:
 
         def paged() -> list[dict[str, Any]]:
             return [

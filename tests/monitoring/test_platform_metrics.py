@@ -10,7 +10,6 @@ on a spike of refused stakes, replays, rollbacks and bad tokens.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,14 +22,14 @@ import pytest
 import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitoring.prometheus_config import PrometheusSettings, render_prometheus_config
+from monitoring.prometheus_config import PrometheusSettings
 from monitoring.rules import RuleSettings, all_alerts, write_rule_files
 from sandbox.accounts import Account
 from sandbox.context import SandboxSettings
 from sandbox.metrics import VaultMetrics
 from sandbox.server import build_context
 from sandbox.testing import SandboxHandle, running_sandbox
-from tests.monitoring.monitoring_servers import running, wait_for
+from tests.monitoring.monitoring_servers import running_prometheus, wait_for
 
 CUSTOMER = "player-01"
 SOCKET_CUSTOMER = "player-02"
@@ -64,6 +63,15 @@ def scrape(url: str) -> dict[Sample, float]:
 
 def value(samples: dict[Sample, float], name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def growth(before: dict[Sample, float], after: dict[Sample, float]) -> Callable[..., float]:
+    """``grew(name, **labels)``: how much one series rose between two scrapes."""
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    return grew
 
 
 def total(samples: dict[Sample, float], name: str, **labels: str) -> float:
@@ -145,9 +153,7 @@ async def test_customer_requests_are_counted_by_route_template(platform: Sandbox
         assert (await client.get(f"{vault}/no/such/route/{bet_id}")).status_code == 404
         assert (await client.get(f"{vault}/health")).status_code == 200
     after = scrape(vault)
-
-    def grew(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+    grew = growth(before, after)
 
     requests = "platform_http_requests_total"
     assert grew(requests, service="vault", route="/v1/bets", code="422") == 7
@@ -245,10 +251,7 @@ async def test_concierge_counts_customers_and_its_refusals(platform: SandboxHand
             reset = await client.post(f"{concierge}/v1/test-accounts/reset", headers=bearer(token))
             assert (reset.status_code, reset.json()["error"]) == (403, "forbidden")
         assert (await client.get(f"{concierge}/v1/rewards/me")).status_code == 401
-    after = scrape(concierge)
-
-    def grew(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+    grew = growth(before, scrape(concierge))
 
     requests = "platform_http_requests_total"
     assert grew(requests, service="concierge", route="/v1/rewards/me", code="200") == 1
@@ -318,14 +321,6 @@ def test_two_sandboxes_in_one_process_keep_their_own_counts() -> None:
 # --- the rules, in a real Prometheus ----------------------------------------------------------
 
 
-@pytest.fixture
-def prometheus_binary() -> str:
-    path = shutil.which("prometheus")
-    if path is None:
-        pytest.fail("prometheus is missing: apt-get install -y prometheus")
-    return path
-
-
 class Prometheus:
     """The HTTP API of a running Prometheus."""
 
@@ -351,28 +346,14 @@ def prometheus(
     """Prometheus scraping the sandbox's three services every second, with the generated rules."""
     write_rule_files(tmp_path / "rules", RuleSettings(for_scale=Decimal("0.01")))
     services = {service: platform.url(service).removeprefix("http://") for service in PLATFORM_SERVICES}
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        render_prometheus_config(
-            PrometheusSettings(
-                runners={},
-                services=services,
-                rule_files=(str(tmp_path / "rules" / "*.yml"),),
-                scrape_interval="1s",
-                evaluation_interval="1s",
-            )
-        ),
-        encoding="utf-8",
+    settings = PrometheusSettings(
+        runners={},
+        services=services,
+        rule_files=(str(tmp_path / "rules" / "*.yml"),),
+        scrape_interval="1s",
+        evaluation_interval="1s",
     )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        prometheus_binary,
-        f"--config.file={config}",
-        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    with running(command, f"{url}/-/ready", tmp_path / "prometheus.log"):
+    with running_prometheus(prometheus_binary, settings, tmp_path, free_port()) as url:
         yield Prometheus(url)
 
 

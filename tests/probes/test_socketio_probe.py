@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import socketio
-import uvicorn
 
 from probes import PROBERS
 from probes.context import ProbeContext
 from probes.result import Reason
 from probes.socketio import SocketClient, SocketModule, open_socket, probe
+from tests.local_server import misbehaving_server, serving_asgi
 
 TOKEN = "tok-socketio-probe-test-4d5e6f"
 TRANSPORTS = ["websocket", "polling"]
@@ -35,17 +34,10 @@ class Server:
     seen_headers: list[dict[str, str]] = field(default_factory=list)
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @contextlib.asynccontextmanager
 async def socketio_server() -> AsyncIterator[Server]:
     sio = socketio.AsyncServer(async_mode="asgi")
-    sock = _free_socket()
-    state = Server(f"http://127.0.0.1:{sock.getsockname()[1]}", sio)
+    state = Server("", sio)
 
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not isinstance(auth, dict) or auth.get("token") != TOKEN:
@@ -68,38 +60,9 @@ async def socketio_server() -> AsyncIterator[Server]:
     sio.on("disconnect", disconnect)
     sio.on("push_me", push_me)
     sio.on("echo", echo)
-    server = uvicorn.Server(
-        uvicorn.Config(socketio.ASGIApp(sio), log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
+    async with serving_asgi(socketio.ASGIApp(sio)) as url:
+        state.url = url
         yield state
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-@contextlib.asynccontextmanager
-async def silent_server() -> AsyncIterator[str]:
-    """Accepts TCP connections and never says a word."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
-        await server.wait_closed()
 
 
 async def _wait_until(condition: Any, seconds: float = 10.0) -> bool:
@@ -182,16 +145,14 @@ async def test_close_tells_the_server(transport: str) -> None:
 
 
 async def test_a_closed_port_is_a_connect_error() -> None:
-    sock = _free_socket()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()
-    result = await probe(url, SocketModule(token=TOKEN), ProbeContext())
+    async with misbehaving_server("refused") as url:
+        result = await probe(url, SocketModule(token=TOKEN), ProbeContext())
     assert result.reason is Reason.CONNECT_ERROR
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_a_silent_server_is_a_timeout(transport: str) -> None:
-    async with silent_server() as url:
+    async with misbehaving_server("hang") as url:
         module = SocketModule(transport=transport, token=TOKEN, connect_timeout_seconds=0.5)
         result = await probe(url, module, ProbeContext())
     assert not result.success

@@ -10,9 +10,7 @@ passes through. The whole sandbox, with the real SPA, is tested in ``test_spa_br
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
-import socket
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +19,6 @@ from typing import Any, cast
 import httpx
 import pytest
 import socketio
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,6 +30,7 @@ from sandbox.bus import EventBus
 from sandbox.cdn import ASSET_CACHE, INDEX_CACHE, create_app
 from sandbox.context import SandboxContext, SandboxSettings
 from sandbox.faults import Faults
+from tests.local_server import serving_asgi
 
 BUNDLE = "/assets/index-Ab12Cd34.js"
 STYLES = "/assets/index-Ef56Gh78.css"
@@ -99,30 +97,10 @@ def chat_service() -> ASGIApp:
     return cast(ASGIApp, socketio.ASGIApp(sio))
 
 
-@contextlib.asynccontextmanager
-async def serve(app: ASGIApp) -> AsyncIterator[str]:
-    """Run ``app`` in uvicorn on a free loopback port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
 @pytest.fixture
 async def cdn_url(ctx: SandboxContext, dist: Path) -> AsyncIterator[str]:
     app = create_app(ctx, echo_service("vault"), echo_service("concierge"), chat_service(), dist_dir=dist)
-    async with serve(app) as url:
+    async with serving_asgi(app) as url:
         yield url
 
 
@@ -229,7 +207,7 @@ async def test_missing_build_says_how_to_build_it(ctx: SandboxContext, tmp_path:
         chat_service(),
         dist_dir=tmp_path / "never-built",
     )
-    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+    async with serving_asgi(app) as url, httpx.AsyncClient(base_url=url) as http:
         page = await http.get("/")
         assert page.status_code == 503
         assert "scripts/build-spa.sh" in page.text

@@ -7,8 +7,6 @@ plays Vault's part by publishing ``BETS_SETTLED`` on the bus directly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import ROUND_FLOOR, Decimal
@@ -16,7 +14,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 
 from sandbox.accounts import AccountBook
 from sandbox.bus import BETS_SETTLED, LEVEL_UP, BusDown, EventBus
@@ -24,29 +21,10 @@ from sandbox.concierge import create_app
 from sandbox.context import SandboxContext, SandboxSettings
 from sandbox.health import ALB_503_BODY
 from sandbox.rewards_store import RewardsStore
+from tests.local_server import serving_asgi
+from tests.sandbox.in_process import InProcess
 
 T = TypeVar("T")
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run ``app`` under uvicorn on a free 127.0.0.1 port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], until: Callable[[T], bool]) -> T:
@@ -59,25 +37,14 @@ async def eventually(probe: Callable[[], Awaitable[T]], until: Callable[[T], boo
         await asyncio.sleep(0.02)
 
 
-class Concierge:
+class Concierge(InProcess):
     """A served Concierge, its context and a client, with the helpers the tests share."""
 
     def __init__(self, ctx: SandboxContext, http: httpx.AsyncClient, store: RewardsStore) -> None:
-        self.ctx = ctx
+        super().__init__(ctx)
         self.http = http
         self.store = store
         self._bets = 0
-
-    def token(self, username: str) -> str:
-        password = (
-            self.ctx.settings.probe_password if username.startswith("probe-") else self.ctx.settings.player_password
-        )
-        login = self.ctx.accounts.login(username, password)
-        assert login is not None
-        return login[0]
-
-    def user_id(self, username: str) -> str:
-        return self.ctx.accounts.by_username[username].user_id
 
     def settle(self, username: str, stake_usd: str, bet_id: str | None = None) -> str:
         """Play Vault: announce one settled bet."""
@@ -134,7 +101,7 @@ def make_context() -> SandboxContext:
 async def concierge() -> AsyncIterator[Concierge]:
     ctx = make_context()
     app = create_app(ctx)
-    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+    async with serving_asgi(app, lifespan="on") as url, httpx.AsyncClient(base_url=url) as http:
         yield Concierge(ctx, http, app.state.rewards_store)
     await ctx.bus.close()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,20 +18,6 @@ import pytest
 
 from sandbox.faults import FAULTS
 from sandbox.testing import SandboxHandle, VaultSession
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=20, trust_env=False) as http:
-        yield http
-
-
-@pytest.fixture
-def session_for(clean_sandbox: SandboxHandle, client: httpx.AsyncClient) -> Callable[[str], VaultSession]:
-    def make(username: str) -> VaultSession:
-        return VaultSession(client, clean_sandbox.vault_url, clean_sandbox.login(username))
-
-    return make
 
 
 @pytest.fixture

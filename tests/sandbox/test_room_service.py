@@ -9,8 +9,6 @@ arrived, an earlier one that was going to arrive would have arrived first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 import socketio
-import uvicorn
 
 from sandbox.accounts import AccountBook
 from sandbox.bus import BALANCE_CHANGED, LEVEL_UP, EventBus
@@ -27,30 +24,11 @@ from sandbox.faults import Faults
 from sandbox.health import ALB_503_BODY
 from sandbox.room_service import MAX_CHAT_TEXT, create_app
 from sandbox.testing import SandboxHandle, VaultSession, secret
+from tests.local_server import serving_asgi
+from tests.sandbox.in_process import InProcess
 
 TRANSPORTS = [pytest.param(["websocket"], id="websocket"), pytest.param(["polling"], id="polling")]
 WAIT = 10.0  # generous deadline for a push that must come
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run ``app`` under uvicorn on a free 127.0.0.1 port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 class Listener:
@@ -90,25 +68,14 @@ class Listener:
         return self.inbox[event].empty()
 
 
-class RoomService:
+class RoomService(InProcess):
     """A served Room-Service, its context, and factories for clients and bus events."""
 
     def __init__(self, ctx: SandboxContext, url: str, transports: list[str]) -> None:
-        self.ctx = ctx
+        super().__init__(ctx)
         self.url = url
         self.transports = transports
         self.listeners: list[Listener] = []
-
-    def token(self, username: str) -> str:
-        password = (
-            self.ctx.settings.probe_password if username.startswith("probe-") else self.ctx.settings.player_password
-        )
-        login = self.ctx.accounts.login(username, password)
-        assert login is not None
-        return login[0]
-
-    def user_id(self, username: str) -> str:
-        return self.ctx.accounts.by_username[username].user_id
 
     async def listener(self, username: str) -> Listener:
         listener = Listener(self.transports)
@@ -143,7 +110,7 @@ async def rooms(request: pytest.FixtureRequest) -> AsyncIterator[RoomService]:
     faults = Faults()
     accounts = AccountBook(settings.probe_password, settings.player_password)
     ctx = SandboxContext(settings, faults, EventBus(faults, 0.0), accounts)
-    async with serve(create_app(ctx)) as url:
+    async with serving_asgi(create_app(ctx), lifespan="on") as url:
         service = RoomService(ctx, url, request.param)
         try:
             yield service

@@ -8,6 +8,7 @@ Each test logs in with its own synthetic account so that it shares no balance wi
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -74,6 +75,23 @@ class PageWatch:
 
     def count(self, method: str, path: str) -> int:
         return sum(1 for r in self.requests if r.startswith(f"{method} ") and r.endswith(path))
+
+
+@contextlib.asynccontextmanager
+async def spa_page(
+    browser: Browser, sandbox: SandboxHandle, fault: str | None = None
+) -> AsyncIterator[tuple[Page, PageWatch]]:
+    """A fresh page of the SPA and its watch, with ``fault`` on for as long as it is open."""
+    if fault:
+        sandbox.fault_on(fault)
+    context = await browser.new_context(base_url=sandbox.cdn_url)
+    try:
+        page = await context.new_page()
+        yield page, PageWatch(page)
+    finally:
+        await context.close()
+        if fault:
+            sandbox.fault_off(fault)
 
 
 async def log_in(page: Page, username: str) -> None:
@@ -188,48 +206,29 @@ async def test_customer_journey_updates_from_pushes_without_errors(
 
 
 async def test_spa_js_error_breaks_the_page(clean_sandbox: SandboxHandle, browser: Browser) -> None:
-    clean_sandbox.fault_on("spa_js_error")
-    try:
-        context = await browser.new_context(base_url=clean_sandbox.cdn_url)
-        page = await context.new_page()
-        watch = PageWatch(page)
+    async with spa_page(browser, clean_sandbox, fault="spa_js_error") as (page, watch):
         await page.goto("/", wait_until="load")
         await expect(page.locator("#root")).to_be_empty()
         assert await page.get_by_test_id("login-username").count() == 0
         assert any("reading 'build'" in error for error in watch.page_errors), watch.page_errors
-        await context.close()
-    finally:
-        clean_sandbox.fault_off("spa_js_error")
 
-    context = await browser.new_context(base_url=clean_sandbox.cdn_url)
-    page = await context.new_page()
-    await page.goto("/")
-    await expect(page.get_by_test_id("login-username")).to_be_visible(timeout=WAIT_MS)
-    await context.close()
+    async with spa_page(browser, clean_sandbox) as (page, _):
+        await page.goto("/")
+        await expect(page.get_by_test_id("login-username")).to_be_visible(timeout=WAIT_MS)
 
 
 async def test_asset_missing_leaves_a_blank_page(clean_sandbox: SandboxHandle, browser: Browser) -> None:
-    clean_sandbox.fault_on("asset_missing")
-    try:
-        context = await browser.new_context(base_url=clean_sandbox.cdn_url)
-        page = await context.new_page()
-        watch = PageWatch(page)
+    async with spa_page(browser, clean_sandbox, fault="asset_missing") as (page, watch):
         await page.goto("/", wait_until="load")
         assert await page.get_by_test_id("login-username").count() == 0
         assert any(f.startswith("403 ") and "/assets/" in f for f in watch.failed), watch.failed
         assert watch.console_errors
-        await context.close()
-    finally:
-        clean_sandbox.fault_off("asset_missing")
 
 
 async def test_spa_wrong_balance_shows_the_balance_one_push_late(
     clean_sandbox: SandboxHandle, browser: Browser
 ) -> None:
-    clean_sandbox.fault_on("spa_wrong_balance")
-    try:
-        context = await browser.new_context(base_url=clean_sandbox.cdn_url)
-        page = await context.new_page()
+    async with spa_page(browser, clean_sandbox, fault="spa_wrong_balance") as (page, _):
         await log_in(page, STALE_BALANCE_ACCOUNT)
         usd = page.locator("[data-testid=balance][data-currency=USD]")
         await expect(page.get_by_test_id("connection-status")).to_have_text("connected", timeout=WAIT_MS)
@@ -243,19 +242,10 @@ async def test_spa_wrong_balance_shows_the_balance_one_push_late(
             await expect(usd).to_have_text(after_first, timeout=WAIT_MS)
             after_both = str((Decimal(before) + Decimal("15.00")).quantize(CENT))
             assert await api_balance(vault, "USD") == after_both
-        await context.close()
-    finally:
-        clean_sandbox.fault_off("spa_wrong_balance")
 
 
 async def test_connection_status_shows_a_refused_socket(clean_sandbox: SandboxHandle, browser: Browser) -> None:
-    clean_sandbox.fault_on("socket_rejects_connections")
-    try:
-        context = await browser.new_context(base_url=clean_sandbox.cdn_url)
-        page = await context.new_page()
+    async with spa_page(browser, clean_sandbox, fault="socket_rejects_connections") as (page, _):
         await log_in(page, STALE_BALANCE_ACCOUNT)
         status = page.get_by_test_id("connection-status")
         await expect(status).to_have_text("disconnected", timeout=WAIT_MS)
-        await context.close()
-    finally:
-        clean_sandbox.fault_off("socket_rejects_connections")

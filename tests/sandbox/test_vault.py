@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -19,20 +19,6 @@ from sandbox.testing import SandboxHandle, VaultSession
 # Accounts these tests use; every test works from balance deltas, so sharing is safe.
 _ACCOUNTS = itertools.cycle([f"probe-us-{n:02d}" for n in range(13, 25)])
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=20, trust_env=False) as http:
-        yield http
-
-
-@pytest.fixture
-def session_for(clean_sandbox: SandboxHandle, client: httpx.AsyncClient) -> Callable[[str], VaultSession]:
-    def make(username: str) -> VaultSession:
-        return VaultSession(client, clean_sandbox.vault_url, clean_sandbox.login(username))
-
-    return make
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The chat, rates and uptime journeys, run through the runner's own code path.
 
 Against the session's sandbox (healthy, then with one fault on), against local servers that
-misbehave, and uptime against an https target with a self-signed certificate. Config, running
-and the misbehaving servers come from ``test_bet_and_rewards.py``.
+misbehave, and uptime against an https target with a self-signed certificate. Each fault's
+step and reason is in ``test_bet_and_rewards.py``'s one table.
 """
 
 from __future__ import annotations
@@ -16,17 +16,8 @@ import pytest
 
 from harness.results import Outcome
 from sandbox.testing import SandboxHandle
-from tests.scenarios.test_bet_and_rewards import (
-    MISBEHAVIOURS,
-    describe,
-    misbehaving_server,
-    run_journeys,
-    same_url,
-    sample,
-    sandbox_urls,
-    where,
-    write_config,
-)
+from tests.local_server import MISBEHAVIOURS, misbehaving_server
+from tests.support import describe, run_journeys, run_passing, same_url, sample, where, write_config
 
 JOURNEYS = ["uptime", "chat", "rates_freshness"]
 SERVICES = ("vault", "concierge", "room_service", "cdn")
@@ -34,9 +25,7 @@ CURRENCIES = ("USD", "EUR", "GBP", "BTC")
 
 
 async def test_the_journeys_pass_and_export_their_series(clean_sandbox: SandboxHandle, tmp_path: Path) -> None:
-    config = write_config(tmp_path, sandbox_urls(clean_sandbox), JOURNEYS)
-    results, registry = await run_journeys(config, JOURNEYS)
-    assert all(r.outcome is Outcome.SUCCESS for r in results.values()), describe(results)
+    results, registry = await run_passing(tmp_path, clean_sandbox, JOURNEYS)
     assert [s.name for s in results["uptime"].steps] == [
         *(f"{service} health" for service in SERVICES),
         "socket websocket",
@@ -58,30 +47,6 @@ async def test_the_journeys_pass_and_export_their_series(clean_sandbox: SandboxH
 
 
 @pytest.mark.parametrize(
-    ("fault", "scenario", "step", "reason"),
-    [
-        ("chat_down", "chat", "join room", "unexpected_body"),
-        ("chat_down", "uptime", "room_service health", "dependency_down"),
-        ("rates_stale", "rates_freshness", "rates fresh", "assertion"),
-        ("db_down", "uptime", "vault health", "dependency_down"),
-        ("kafka_down", "uptime", "vault health", "dependency_down"),
-        ("concierge_down", "uptime", "concierge health", "http_status"),
-        ("room_service_down", "uptime", "room_service health", "http_status"),
-        ("room_service_down", "chat", "connect sockets", "connect_error"),
-        ("socket_rejects_connections", "uptime", "socket websocket", "connect_error"),
-        ("socket_rejects_connections", "chat", "connect sockets", "connect_error"),
-    ],
-)
-async def test_a_fault_fails_the_journey_at_its_step(
-    clean_sandbox: SandboxHandle, tmp_path: Path, fault: str, scenario: str, step: str, reason: str
-) -> None:
-    config = write_config(tmp_path, sandbox_urls(clean_sandbox), [scenario])
-    clean_sandbox.fault_on(fault)
-    results, _ = await run_journeys(config, [scenario])
-    assert where(results[scenario]) == (step, reason), describe(results)
-
-
-@pytest.mark.parametrize(
     ("fault", "down"),
     [
         ("chat_down", ("room_service", "chat")),
@@ -92,7 +57,7 @@ async def test_a_fault_fails_the_journey_at_its_step(
 async def test_each_dependency_is_its_own_series(
     clean_sandbox: SandboxHandle, tmp_path: Path, fault: str, down: tuple[str, str]
 ) -> None:
-    config = write_config(tmp_path, sandbox_urls(clean_sandbox), ["uptime"])
+    config = write_config(tmp_path, clean_sandbox, ["uptime"])
     clean_sandbox.fault_on(fault)
     _, registry = await run_journeys(config, ["uptime"])
     assert sample(registry, "synthetic_dependency_up", service=down[0], dependency=down[1]) == 0
@@ -107,9 +72,7 @@ async def test_each_dependency_is_its_own_series(
 async def test_a_polling_client_refused_fails_fast_as_connect_error(
     clean_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    config = write_config(
-        tmp_path, sandbox_urls(clean_sandbox), ["uptime"], options={"uptime": {"socket_transports": ["polling"]}}
-    )
+    config = write_config(tmp_path, clean_sandbox, ["uptime"], options={"uptime": {"socket_transports": ["polling"]}})
     clean_sandbox.fault_on("socket_rejects_connections")
     results, _ = await run_journeys(config, ["uptime"])
     assert results["uptime"].outcome is Outcome.FAILURE, describe(results)  # not a timeout
@@ -118,7 +81,7 @@ async def test_a_polling_client_refused_fails_fast_as_connect_error(
 
 
 async def test_flapping_health_fails_uptime_in_one_run(clean_sandbox: SandboxHandle, tmp_path: Path) -> None:
-    config = write_config(tmp_path, sandbox_urls(clean_sandbox), ["uptime"])
+    config = write_config(tmp_path, clean_sandbox, ["uptime"])
     clean_sandbox.fault_on("health_flapping")
     results, registry = await run_journeys(config, ["uptime"])
     assert where(results["uptime"]) == ("vault health", "dependency_down"), describe(results)

@@ -34,11 +34,10 @@ from harness.discovery import discover  # noqa: E402
 from probes.result import Reason  # noqa: E402
 from sandbox.faults import FAULTS, Faults  # noqa: E402
 from sandbox.testing import SandboxHandle, secret, start_sandbox  # noqa: E402
+from tests.support import write_config  # noqa: E402
 
 MATRIX = Path(__file__).with_name("detection_matrix.yaml")
 DOC = ROOT / "docs" / "detection-matrix.md"
-SANDBOX_CONFIG = ROOT / "config" / "sandbox.yaml"
-SECRETS = ROOT / "config" / "sandbox-secrets"
 
 # The journeys the matrix runs: HTTP and socket.io, never the browser ones (issue 6).
 SELECTED_TAGS = ("api", "socketio")
@@ -256,45 +255,16 @@ def compare(row: Row, results: dict[str, dict[str, Any]]) -> list[str]:
 # -- the slow test against a real sandbox -------------------------------------------------
 
 
-def write_config(path: Path, sandbox: SandboxHandle) -> Path:
+def write_matrix_config(folder: Path, sandbox: SandboxHandle) -> Path:
     """The runner's config for the matrix: the sandbox's URLs, short deadlines, no admin access."""
-    accounts = yaml.safe_load(SANDBOX_CONFIG.read_text())["targets"]["sandbox"]["accounts"]["by_scenario"]
-    journeys = api_scenarios()
-    fast_payments = {"completion_deadline_seconds": 2, "poll_interval_seconds": 0.05, "push_deadline_seconds": 1}
-    options: dict[str, dict[str, Any]] = {
-        "bet_settlement": {"deposit_deadline_seconds": 2, "push_deadline_seconds": 1},
-        "deposit_each_currency": fast_payments,
-        "withdraw_each_currency": fast_payments,
-        "guardrails": {**fast_payments, "rewards_deadline_seconds": 2},
-        "rewards": {"deposit_deadline_seconds": 2, "rewards_deadline_seconds": 2, "poll_interval_seconds": 0.05},
-        "level_up": {"deposit_deadline_seconds": 2, "level_up_deadline_seconds": 2},
-        "chat": {"ack_deadline_seconds": 1, "delivery_deadline_seconds": 1},
-    }
-    config = {
-        "runner": {"region": "eu", "artifacts_dir": str(path.parent / "artifacts"), "max_concurrent_runs": 16},
-        "targets": {
-            "sandbox": {
-                "vault_url": sandbox.vault_url,
-                "concierge_url": sandbox.concierge_url,
-                "room_service_url": sandbox.room_service_url,
-                "spa_url": sandbox.cdn_url,
-                "region": "local",
-                "allow_money": True,
-                "stake_budget_usd_per_day": "5000.00",
-                "currencies": ["USD", "EUR", "GBP", "BTC"],
-                "reset_secret": {"file": str(SECRETS / "reset_secret")},
-                "accounts": {
-                    "password": {"file": str(SECRETS / "probe_password")},
-                    "by_scenario": {name: accounts[name] for name in sorted(journeys)},
-                },
-            }
-        },
-        "scenarios": {
-            "exclude_tags": list(EXCLUDED_TAGS),
-            "overrides": {name: {"timeout_seconds": 30, "options": options.get(name, {})} for name in sorted(journeys)},
-        },
-    }
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path = write_config(
+        folder,
+        sandbox,
+        sorted(api_scenarios()),
+        timeout_seconds=30,
+        runner={"max_concurrent_runs": 16},
+        scenarios={"exclude_tags": list(EXCLUDED_TAGS)},
+    )
     text = path.read_text()
     assert secret("admin_token") not in text and sandbox.admin_url not in text, "the runner must not see the admin API"
     return path
@@ -328,7 +298,7 @@ def matrix_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S
     workdir = tmp_path_factory.mktemp("matrix")
     handle = start_sandbox(workdir / "sandbox")
     try:
-        config = write_config(workdir / "config.yaml", handle)
+        config = write_matrix_config(workdir, handle)
         results = run_journeys(config, workdir / "baseline.json")
         assert set(results) == api_scenarios(), f"ran {sorted(results)}"
         failing = {name: r for name, r in results.items() if r["outcome"] != "success"}

@@ -23,14 +23,14 @@ from harness.discovery import discover, plan
 from harness.execute import execute
 from harness.results import Outcome, RunResult
 from harness.runtime import Runtime
-from sandbox.testing import SECRETS_DIR, SandboxHandle, VaultSession, secret
+from sandbox.testing import SandboxHandle, VaultSession, secret
 from scenarios._payments import PaymentOptions
+from tests.support import write_config
 
 REGION = "us"  # these accounts (probe-us-03, -04, -07) are used by these tests only
 CURRENCIES = ("USD", "EUR", "GBP", "BTC")
 MIN_DEPOSIT = {"USD": Decimal("1.00"), "EUR": Decimal("1.00"), "GBP": Decimal("1.00"), "BTC": Decimal("0.00001000")}
-FAST = {"completion_deadline_seconds": 2, "poll_interval_seconds": 0.05, "push_deadline_seconds": 2}
-ACCOUNTS = {
+ACCOUNTS = {  # config/sandbox.yaml's accounts in this region
     "deposit_each_currency": "probe-us-03",
     "withdraw_each_currency": "probe-us-04",
     "guardrails": "probe-us-07",
@@ -65,38 +65,9 @@ def write_settings(
     options: dict[str, dict[str, Any]] | None = None,
     paths: dict[str, str] | None = None,
 ) -> Settings:
-    overrides = {
-        "deposit_each_currency": {"options": FAST},
-        "withdraw_each_currency": {"options": FAST},
-        "guardrails": {"options": {**FAST, "rewards_deadline_seconds": 3}},
-    }
-    for name, extra in (options or {}).items():
-        overrides[name] = {"options": {**overrides[name]["options"], **extra}}
-    by_scenario = "\n".join(f"        {name}: {account}" for name, account in ACCOUNTS.items())
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""
-runner:
-  region: {REGION}
-  artifacts_dir: {tmp_path / "artifacts"}
-targets:
-  sandbox:
-    vault_url: {sandbox.vault_url}
-    concierge_url: {sandbox.concierge_url}
-    room_service_url: {sandbox.room_service_url}
-    spa_url: {sandbox.cdn_url}
-    allow_money: {str(allow_money).lower()}
-    stake_budget_usd_per_day: "{budget}"
-    currencies: [{", ".join(currencies)}]
-    reset_secret: {{file: {SECRETS_DIR / "reset_secret"}}}
-    accounts:
-      password: {{file: {SECRETS_DIR / "probe_password"}}}
-      by_scenario:
-{by_scenario}
-scenarios:
-  overrides: {json.dumps(overrides)}
-contract:
-  paths: {json.dumps(paths or {})}
-""")
+    target = {"allow_money": allow_money, "stake_budget_usd_per_day": budget, "currencies": list(currencies)}
+    contract = {"contract": {"paths": paths or {}}}
+    path = write_config(tmp_path, sandbox, list(ACCOUNTS), region=REGION, options=options, target=target, top=contract)
     return load_settings(path, scenario_names=discover())
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiohttp import web
 
 from config.loader import load_settings
@@ -29,15 +28,7 @@ from probes.context import ProbeContext
 from probes.result import Reason
 from sandbox.testing import SandboxHandle
 from tests.local_server import serving
-from tests.scenarios.test_bet_and_rewards import (
-    describe,
-    run_journeys,
-    same_url,
-    sample,
-    sandbox_urls,
-    where,
-    write_config,
-)
+from tests.support import describe, run_journeys, same_url, sample, where, write_config
 
 NO_SOCKETS: dict[str, Any] = {"socket_transports": []}  # the platform of our own speaks no socket.io
 
@@ -86,19 +77,15 @@ async def platform() -> AsyncIterator[Platform]:
 
 def config(
     tmp_path: Path,
-    urls: dict[str, str],
+    urls: dict[str, str] | SandboxHandle,
     names: list[str],
     options: dict[str, dict[str, Any]] | None = None,
     contract: dict[str, Any] | None = None,
     timeout_seconds: float | None = None,
 ) -> Path:
     """``write_config``'s runner config, with a ``contract:`` section when given."""
-    path = write_config(tmp_path, urls, names, options=options, timeout_seconds=timeout_seconds)
-    if contract:
-        data = yaml.safe_load(path.read_text())
-        data["contract"] = contract
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+    top = {"contract": contract} if contract else None
+    return write_config(tmp_path, urls, names, options=options, timeout_seconds=timeout_seconds, top=top)
 
 
 # -- dependency gauges -------------------------------------------------------------------------
@@ -276,7 +263,7 @@ async def test_passing_uptime_runs_log_no_error(
     """Both socket.io transports against Room-Service: no "Unclosed connection" from aiohttp."""
     caplog.set_level(logging.WARNING)
     for attempt in range(2):
-        path = config(tmp_path / str(attempt), sandbox_urls(clean_sandbox), ["uptime"])
+        path = config(tmp_path / str(attempt), clean_sandbox, ["uptime"])
         results, _ = await run_journeys(path, ["uptime"])
         assert results["uptime"].outcome is Outcome.SUCCESS, describe(results)
         gc.collect()  # an answer never read is found here, and its connection reported

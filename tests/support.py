@@ -1,0 +1,158 @@
+"""What many tests share: one builder of runner configs, one table of fast deadlines, running journeys once.
+
+A test states only what differs from ``config/sandbox.yaml`` pointed at its sandbox (or at a local
+server): the scenarios it runs, the region, an option or a target field.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prometheus_client import CollectorRegistry
+
+from config.loader import load_settings
+from harness.discovery import discover, plan
+from harness.oneshot import run_once
+from harness.results import Outcome, RunResult
+from harness.runtime import Runtime
+from sandbox.testing import SandboxHandle
+
+__all__ = [
+    "FAST_DEADLINES",
+    "REGION",
+    "ROOT",
+    "SECRETS",
+    "TARGET",
+    "describe",
+    "run_journeys",
+    "run_passing",
+    "same_url",
+    "sample",
+    "stop_process",
+    "where",
+    "write_config",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRETS = ROOT / "config" / "sandbox-secrets"
+REGION = "eu"
+TARGET = "sandbox"
+URL_KEYS = ("vault_url", "concierge_url", "room_service_url", "spa_url")
+
+# Deadlines for the sandbox's fast profile: a push or a payment that does not come is known in
+# seconds, not in the real platform's minutes (the scenarios' defaults).
+_FAST_PAYMENTS = {"completion_deadline_seconds": 2, "poll_interval_seconds": 0.05, "push_deadline_seconds": 1}
+FAST_DEADLINES: dict[str, dict[str, Any]] = {
+    "bet_settlement": {"deposit_deadline_seconds": 2, "push_deadline_seconds": 1},
+    "deposit_each_currency": _FAST_PAYMENTS,
+    "withdraw_each_currency": _FAST_PAYMENTS,
+    "guardrails": {**_FAST_PAYMENTS, "rewards_deadline_seconds": 2},
+    "rewards": {"deposit_deadline_seconds": 2, "rewards_deadline_seconds": 2, "poll_interval_seconds": 0.05},
+    "level_up": {"deposit_deadline_seconds": 2, "level_up_deadline_seconds": 2},
+    "chat": {"ack_deadline_seconds": 1, "delivery_deadline_seconds": 1},
+    "spa_load": {"ui_timeout_seconds": 10},
+    "spa_login_balance": {"ui_timeout_seconds": 10, "connect_deadline_seconds": 5},
+    "spa_deposit_push": {"ui_timeout_seconds": 10, "balance_deadline_seconds": 4},
+    "spa_bet": {"ui_timeout_seconds": 10, "balance_deadline_seconds": 4, "deposit_deadline_seconds": 5},
+    "spa_chat": {"ui_timeout_seconds": 10, "delivery_deadline_seconds": 4},
+    "spa_level_up": {"ui_timeout_seconds": 10, "level_up_deadline_seconds": 5, "deposit_deadline_seconds": 5},
+}
+
+
+def same_url(url: str) -> dict[str, str]:
+    """Every service at ``url``: a local server that stands in for the whole platform."""
+    return dict.fromkeys(URL_KEYS, url)
+
+
+def write_config(
+    folder: Path,
+    urls: Mapping[str, str] | SandboxHandle,
+    names: Iterable[str] | None = None,
+    *,
+    region: str = REGION,
+    timeout_seconds: float | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    target: Mapping[str, Any] | None = None,
+    runner: Mapping[str, Any] | None = None,
+    scenarios: Mapping[str, Any] | None = None,
+    top: Mapping[str, Any] | None = None,
+) -> Path:
+    """``config/sandbox.yaml`` at ``urls`` (or a sandbox's), artifacts in ``folder``, fast deadlines for ``names``.
+
+    ``names`` default to every scenario of the fast-deadline table.
+    ``options`` are merged over the fast deadlines per scenario; ``target``, ``runner``, ``scenarios``
+    and ``top`` are merged over the target's, the runner's, the scenarios' and the top-level fields.
+    """
+    base = yaml.safe_load((ROOT / "config" / "sandbox.yaml").read_text())
+    accounts = {**base["targets"][TARGET]["accounts"], "password": {"file": str(SECRETS / "probe_password")}}
+    overrides: dict[str, dict[str, Any]] = {}
+    for name in FAST_DEADLINES if names is None else names:
+        override: dict[str, Any] = {"options": {**FAST_DEADLINES.get(name, {}), **(options or {}).get(name, {})}}
+        if timeout_seconds is not None:
+            override["timeout_seconds"] = timeout_seconds
+        overrides[name] = override
+    config = {
+        "runner": {**base["runner"], "region": region, "artifacts_dir": str(folder / "artifacts"), **(runner or {})},
+        "targets": {
+            TARGET: {
+                **base["targets"][TARGET],
+                **(urls.target_urls() if isinstance(urls, SandboxHandle) else urls),
+                "reset_secret": {"file": str(SECRETS / "reset_secret")},
+                "accounts": accounts,
+                **(target or {}),
+            }
+        },
+        "scenarios": {"overrides": overrides, **(scenarios or {})},
+        **(top or {}),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+async def run_journeys(config: Path, names: list[str]) -> tuple[dict[str, RunResult], CollectorRegistry]:
+    """Load ``config`` as ``runner.py run`` does and run ``names`` once, all at the same time."""
+    found = discover()
+    settings = load_settings(config, scenario_names=found)
+    registry = CollectorRegistry()
+    runtime = Runtime(settings, registry=registry)
+    results = await run_once(runtime, plan(settings, found, names=names))
+    return {result.scenario: result for result in results}, registry
+
+
+async def run_passing(
+    folder: Path, sandbox: SandboxHandle, names: list[str]
+) -> tuple[dict[str, RunResult], CollectorRegistry]:
+    """``names`` run once against a healthy ``sandbox``; each must pass."""
+    results, registry = await run_journeys(write_config(folder, sandbox, names), names)
+    assert all(r.outcome is Outcome.SUCCESS for r in results.values()), describe(results)
+    return results, registry
+
+
+def where(result: RunResult) -> tuple[str | None, str | None]:
+    """(failing step, reason) of a run, or (None, None) when it passed."""
+    return result.failed_step, result.reason
+
+
+def describe(results: dict[str, RunResult]) -> str:
+    return "\n".join(f"{r.scenario}: {r.outcome} {r.failed_step} {r.reason} {r.message}" for r in results.values())
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, {**labels, "target": TARGET, "region": REGION})
+
+
+def stop_process(process: subprocess.Popen[Any], grace_seconds: float, sig: int = signal.SIGTERM) -> None:
+    """Ask ``process`` to stop with ``sig``; kill it when it has not within ``grace_seconds``."""
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
