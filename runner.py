@@ -21,6 +21,7 @@ import math
 import os
 import socket
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -356,9 +357,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     runtime = Runtime(settings, verbose=args.verbose, artifacts_dir=Path(args.artifacts) if args.artifacts else None)
     targets = sorted({p.target for p in plans}) or list(settings.targets)
     if args.wait_healthy is not None:
+        started = time.monotonic()
         failing = asyncio.run(wait_healthy(runtime, targets, args.wait_healthy))
         if failing:
-            print(f"error: services not healthy after {args.wait_healthy:g} s: " + "; ".join(failing), file=sys.stderr)
+            waited = time.monotonic() - started
+            print(
+                f"error: services not healthy after {waited:.1f} s (--wait-healthy {args.wait_healthy:g}): "
+                + "; ".join(failing),
+                file=sys.stderr,
+            )
             return 1
     results = asyncio.run(run_once(runtime, plans, retries=args.retries, retry_delay=args.retry_delay))
     print(render_table(results))

@@ -17,6 +17,7 @@ __all__ = [
     "fd_count",
     "is_chromium",
     "pin",
+    "peak_rss_kib",
     "pss_kib",
     "rss_kib",
     "chromium_pids",
@@ -95,6 +96,11 @@ def pss_kib(pids: Iterable[int]) -> int:
 
 def rss_kib(pid: int) -> int:
     return _status_kib(pid, "VmRSS:", "status")
+
+
+def peak_rss_kib(pid: int) -> int:
+    """The kernel's high-water mark of ``pid``'s RSS (``VmHWM``), in KiB."""
+    return _status_kib(pid, "VmHWM:", "status")
 
 
 def fd_count(pid: int) -> int:

@@ -35,4 +35,5 @@ BENCHES = (
     Bench("soak", "1,000 runs in serve mode: resources, drift, lost results", 4, "bench.soak"),
     Bench("scale", "API runs per minute one runner sustains", 4, "bench.scale"),
     Bench("fleet", "a region's samples through remote-write, and its work per replica", 3, "bench.fleet"),
+    Bench("hostile", "/metrics latency and memory beside a hostile target vs a healthy one", 1, "bench.hostile"),
 )

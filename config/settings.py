@@ -255,6 +255,9 @@ class RunnerSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     dependency_allowlist: tuple[str, ...] = ("database", "kafka", "redis", "chat", "origin")
     max_concurrent_runs: int = Field(8, ge=1)
+    # Every answer (HTTP body, /health, socket.io payload) is read up to this many bytes, then the
+    # step fails as unexpected_body: a hostile or broken target cannot take the runner's memory.
+    max_body_bytes: int = Field(1 << 20, ge=1)
     browser: BrowserSettings = BrowserSettings()
     upload: UploadSettings | None = None  # None: artifacts stay in artifacts_dir only
 

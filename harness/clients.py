@@ -17,7 +17,7 @@ import httpx
 from harness.errors import StepFailure
 from probes.conditions import Condition, parse_conditions
 from probes.context import ProbeContext
-from probes.http import exchange
+from probes.http import DEFAULT_MAX_BODY_BYTES, exchange
 from probes.result import Reason
 
 __all__ = ["Answer", "ServiceClient"]
@@ -56,6 +56,7 @@ class ServiceClient:
         timeout_seconds: float = 10.0,
         token: str | None = None,
         relogin: Callable[[], Awaitable[str]] | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
@@ -64,9 +65,12 @@ class ServiceClient:
         self._timeout = timeout_seconds
         self._token = token
         self._relogin = relogin
+        self._max_body_bytes = max_body_bytes
 
     def with_token(self, token: str, relogin: Callable[[], Awaitable[str]] | None = None) -> ServiceClient:
-        return ServiceClient(self.name, self.base_url, self._http, self._probe, self._timeout, token, relogin)
+        return ServiceClient(
+            self.name, self.base_url, self._http, self._probe, self._timeout, token, relogin, self._max_body_bytes
+        )
 
     async def call(
         self,
@@ -77,11 +81,14 @@ class ServiceClient:
         headers: dict[str, str] | None = None,
         expect: Sequence[str] = OK,
         timeout_seconds: float | None = None,
+        max_body_bytes: int | None = None,
     ) -> Answer:
-        result = await self._send(method, path, json, headers, tuple(expect), timeout_seconds)
+        """``timeout_seconds`` and ``max_body_bytes`` override the client's for this call."""
+        limits = (timeout_seconds or self._timeout, max_body_bytes or self._max_body_bytes)
+        result = await self._send(method, path, json, headers, tuple(expect), limits)
         if result.details.get("status") == 401 and self._relogin is not None and self._token is not None:
             self._token = await self._relogin()  # the cached token expired: log in once more
-            result = await self._send(method, path, json, headers, tuple(expect), timeout_seconds)
+            result = await self._send(method, path, json, headers, tuple(expect), limits)
         if not result.success:
             raise StepFailure(result.reason or Reason.ERROR, f"{self.name} {result.message}")
         return Answer(
@@ -98,7 +105,7 @@ class ServiceClient:
         json: Any,
         headers: dict[str, str] | None,
         expect: tuple[str, ...],
-        timeout_seconds: float | None,
+        limits: tuple[float, int],
     ) -> Any:
         all_headers = dict(headers or {})
         if self._token is not None:
@@ -111,7 +118,8 @@ class ServiceClient:
             conditions=_parsed(expect),
             headers=all_headers,
             json_body=json,
-            timeout_seconds=timeout_seconds or self._timeout,
+            timeout_seconds=limits[0],
+            max_body_bytes=limits[1],
         )
 
     async def get(self, path: str, *, expect: Sequence[str] = OK, **kwargs: Any) -> Answer:

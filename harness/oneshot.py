@@ -15,8 +15,11 @@ from harness.results import Attempt, Outcome, RunResult
 from harness.runtime import Runtime
 from probes import health
 from probes.context import ProbeContext
+from probes.result import ProbeResult, Reason
 
 __all__ = ["PUSH_JOB", "retry_delay_seconds", "run_once", "wait_healthy", "push_metrics", "exit_code", "output_problem"]
+
+LAST_ROUND_SECONDS = 0.5  # the last round of /health reads gets at least this much of the deadline
 
 
 def retry_delay_seconds(first: float, retry: int) -> float:
@@ -55,22 +58,47 @@ async def run_once(
 
 
 async def wait_healthy(runtime: Runtime, targets: list[str], seconds: float) -> list[str]:
-    """Poll every service's /health until all pass; return what still fails after ``seconds``."""
+    """Poll every service's /health until all pass; return what still fails after ``seconds``.
+
+    The services are read at once, each read given only what is left of the deadline, so the
+    wait ends on time however many services hang."""
     deadline = time.monotonic() + seconds
     contract = runtime.settings.contract
+    services = [
+        (f"{target}/{service}", url, service)
+        for target in targets
+        for service, url in runtime.settings.targets[target].service_urls().items()
+    ]
     while True:
-        failing = []
-        for target in targets:
-            for service, url in runtime.settings.targets[target].service_urls().items():
-                module = health.HealthModule(
-                    health_path=contract.health_path(service), liveness_path=contract.liveness_path(service)
-                )
-                result = await health.probe(url, module, ProbeContext())
-                if not result.success:
-                    failing.append(f"{target}/{service}: {result.reason}: {result.message}")
-        if not failing or time.monotonic() >= deadline:
+        left = max(0.0, deadline - time.monotonic())
+        modules = {
+            service: health.HealthModule(
+                health_path=contract.health_path(service),
+                liveness_path=contract.liveness_path(service),
+                timeout_seconds=max(0.05, min(5.0, left)),
+                max_body_bytes=runtime.settings.runner.max_body_bytes,
+            )
+            for _, _, service in services
+        }
+        results = await asyncio.gather(*(_health_within(url, modules[service], left) for _, url, service in services))
+        failing = [
+            f"{name}: {result.reason}: {result.message}"
+            for (name, _, _), result in zip(services, results, strict=True)
+            if not result.success
+        ]
+        left = deadline - time.monotonic()
+        if not failing or left < LAST_ROUND_SECONDS:
             return failing
-        await asyncio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        await asyncio.sleep(min(1.0, left - LAST_ROUND_SECONDS))
+
+
+async def _health_within(url: str, module: health.HealthModule, seconds: float) -> ProbeResult:
+    """The health probe's result, or ``timeout`` once ``seconds`` are spent (setting up a
+    client costs time too, which a busy machine makes long)."""
+    try:
+        return await asyncio.wait_for(health.probe(url, module, ProbeContext()), max(seconds, 0.05))
+    except TimeoutError:
+        return ProbeResult.failed(Reason.TIMEOUT, f"no answer within {seconds:.1f} s")
 
 
 def output_problem(path: Path, directory: bool = False) -> str | None:

@@ -31,7 +31,9 @@ from probes.context import ProbeContext
 from probes.result import ProbeResult, Reason
 from probes.socketio import SocketClient, SocketModule, open_socket
 
-__all__ = ["Run"]
+__all__ = ["Run", "CLEANUP_GRACE_SECONDS"]
+
+CLEANUP_GRACE_SECONDS = 0.5  # what cleanups get past the run's timeout (a socket's goodbye, a page's close)
 
 
 class Run:
@@ -103,9 +105,12 @@ class Run:
         self._cleanups.append(cleanup)
 
     async def run_cleanups(self) -> None:
+        """Run the cleanups, all of them within the run's timeout plus ``CLEANUP_GRACE_SECONDS``
+        (a run that timed out still ends within a second of its timeout, whatever the target does)."""
+        ends = max(self.deadline, time.monotonic()) + CLEANUP_GRACE_SECONDS
         for cleanup in reversed(self._cleanups):
             try:
-                await asyncio.wait_for(cleanup(), timeout=10)
+                await asyncio.wait_for(cleanup(), timeout=min(10.0, max(0.0, ends - time.monotonic())))
             except (Exception, asyncio.CancelledError):  # cleanup never hides the run's own result
                 self.log.debug("cleanup failed", exc_info=True)
         self._cleanups.clear()
@@ -118,7 +123,13 @@ class Run:
             self.runtime.http,
             self.probe,
             timeout_seconds=min(10.0, self.timeout_seconds),
+            max_body_bytes=self.max_body_bytes,
         )
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The cap on every answer this run reads (``runner.max_body_bytes``)."""
+        return self.runtime.settings.runner.max_body_bytes
 
     @property
     def vault(self) -> ServiceClient:
@@ -207,7 +218,13 @@ class Run:
         """A socket.io client of Room-Service as the scenario's customer, closed when the run ends."""
         if token is None:
             token = (await self.session()).token
-        module = SocketModule(path=self.paths.socketio, transport=transport, token=token)
+        module = SocketModule(
+            path=self.paths.socketio,
+            transport=transport,
+            token=token,
+            connect_timeout_seconds=min(5.0, self.remaining_seconds()),
+            max_payload_bytes=self.max_body_bytes,
+        )
         result, client = await open_socket(self.target.service_urls()["room_service"], module, self.probe)
         if client is None:
             raise StepFailure(result.reason or Reason.CONNECT_ERROR, result.message)

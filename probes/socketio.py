@@ -4,6 +4,12 @@ python-socketio's asyncio client over a real socket. The transport is part of th
 ``websocket`` (what a browser ends up on after the upgrade) or ``polling`` (what a client
 behind a proxy falls back to). Events are buffered from the moment of connecting, so a push
 that arrives before anyone waits for it is not lost; ``wait_for`` matches on payload fields.
+
+A hostile server is held to the HTTP probe's rules: the client's HTTP session follows no
+redirect (a redirected handshake or poll fails as ``connect_error``, so the token in the
+CONNECT payload never reaches the origin a ``Location`` names), every payload is read up to
+``max_payload_bytes`` (``unexpected_body`` past it), and a server that drops the connection
+ends a pending ``wait_for`` or ``call`` at once as ``connect_error``.
 """
 
 from __future__ import annotations
@@ -11,14 +17,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
 import engineio
 import socketio
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from probes.context import ProbeContext
+from probes.http import DEFAULT_MAX_BODY_BYTES, size_text
 from probes.result import ProbeResult, Reason
 
 __all__ = ["SocketModule", "SocketClient", "open_socket", "probe"]
@@ -31,9 +39,69 @@ class SocketModule(BaseModel):
     transport: Literal["websocket", "polling"] = "websocket"
     connect_timeout_seconds: float = 5.0
     token: str | None = None  # the auth payload's token (set per run, never in config files)
+    max_payload_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1)  # a polling answer or a WebSocket message
 
     def __repr_args__(self) -> Any:  # never show the token
         return [(k, v) for k, v in super().__repr_args__() if k != "token"]
+
+
+class _PayloadRefused(ValueError):
+    """A payload over the cap: the engine.io request that read it fails (``_send_request``),
+    and python-engineio closes the connection as for any failed request."""
+
+
+@dataclass
+class _Guard:
+    """The limits the client's HTTP session enforces, and what it refused (for the message)."""
+
+    max_bytes: int
+    refused: str | None = None
+
+    def refuse(self, what: str) -> None:
+        self.refused = self.refused or what
+
+
+def _guarded_session(guard: _Guard) -> aiohttp.ClientSession:
+    """An aiohttp session for python-engineio that follows no redirect and reads no payload
+    over ``guard.max_bytes`` (WebSocket messages are capped by ``max_msg_size`` at connect)."""
+
+    class CappedResponse(aiohttp.ClientResponse):
+        async def read(self) -> bytes:
+            if self._body is None:
+                declared = self.content_length
+                body = bytearray()
+                if declared is None or declared <= guard.max_bytes:
+                    async for chunk in self.content.iter_any():
+                        body += chunk
+                        if len(body) > guard.max_bytes:
+                            break
+                if len(body) > guard.max_bytes or (declared or 0) > guard.max_bytes:
+                    guard.refuse(f"payload over the {size_text(guard.max_bytes)} cap (max_payload_bytes)")
+                    self.close()
+                    raise _PayloadRefused(guard.refused)
+                self._body = bytes(body)
+            return await super().read()
+
+    class CappedWebSocket(aiohttp.ClientWebSocketResponse):
+        async def receive(self, timeout: float | None = None) -> aiohttp.WSMessage:
+            message = await super().receive(timeout)
+            error = message.data if message.type is aiohttp.WSMsgType.ERROR else None
+            if isinstance(error, aiohttp.WebSocketError) and error.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+                guard.refuse(f"message over the {size_text(guard.max_bytes)} cap (max_payload_bytes)")
+            return message
+
+    async def refuse_redirect(
+        session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestRedirectParams
+    ) -> None:
+        guard.refuse(f"redirect {params.response.status} not followed")
+        params.response.close()
+        raise aiohttp.ClientConnectionError(guard.refused)
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_redirect.append(refuse_redirect)
+    return aiohttp.ClientSession(
+        response_class=CappedResponse, ws_response_class=CappedWebSocket, trace_configs=[tracing]
+    )
 
 
 class _EngineIoClient(engineio.AsyncClient):  # type: ignore[misc]
@@ -48,7 +116,7 @@ class _EngineIoClient(engineio.AsyncClient):  # type: ignore[misc]
         if isinstance(answer, aiohttp.ClientResponse):
             try:
                 await answer.read()  # engineio's own reads then get the same bytes
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError, _PayloadRefused) as exc:
                 answer.release()
                 return str(exc)  # what engineio's _send_request returns for a failed request
         return answer
@@ -62,16 +130,31 @@ class _SocketIoClient(socketio.AsyncClient):  # type: ignore[misc]
 class SocketClient:
     """A connected client; every received event is kept with its arrival time."""
 
-    def __init__(self, sio: socketio.AsyncClient, transport: str) -> None:
+    def __init__(self, sio: socketio.AsyncClient, transport: str, guard: _Guard | None = None) -> None:
         self.sio = sio
         self.transport = transport
         self.received: list[tuple[float, str, Any]] = []
         self._arrived = asyncio.Condition()
+        self._guard = guard or _Guard(DEFAULT_MAX_BODY_BYTES)
+        self.dropped = asyncio.Event()  # the server closed the connection (or it broke)
 
     async def _on_event(self, event: str, data: Any = None) -> None:
         async with self._arrived:
             self.received.append((time.perf_counter(), event, data))
             self._arrived.notify_all()
+
+    async def _on_disconnect(self, *reason: Any) -> None:
+        async with self._arrived:
+            self.dropped.set()
+            self._arrived.notify_all()
+
+    def _dropped_result(self, waiting_for: str, phases: dict[str, float]) -> ProbeResult:
+        """The connection went away while a step waited on it: named now, not at the deadline."""
+        if self._guard.refused:
+            return ProbeResult.failed(Reason.UNEXPECTED_BODY, f"socket.io {self._guard.refused}", phases)
+        return ProbeResult.failed(
+            Reason.CONNECT_ERROR, f"socket.io connection closed while waiting for {waiting_for}", phases
+        )
 
     def _match(self, event: str, where: Mapping[str, Any] | None, since: int) -> tuple[float, Any] | None:
         for arrived_at, name, data in self.received[since:]:
@@ -88,28 +171,41 @@ class SocketClient:
         """Wait for ``event`` whose payload has the fields of ``where``; ``push_missing`` past the deadline."""
         started = time.perf_counter()
 
-        async def arrived() -> tuple[float, Any]:
+        async def arrived() -> tuple[float, Any] | None:
             async with self._arrived:
-                while (found := self._match(event, where, since)) is None:
+                while (found := self._match(event, where, since)) is None and not self.dropped.is_set():
                     await self._arrived.wait()
                 return found
 
+        shown = ", ".join(f"{k}={v}" for k, v in (where or {}).items())
         try:
-            arrived_at, data = await asyncio.wait_for(arrived(), timeout)
+            found = await asyncio.wait_for(arrived(), timeout)
         except TimeoutError:
-            shown = ", ".join(f"{k}={v}" for k, v in (where or {}).items())
             return ProbeResult.failed(
                 Reason.PUSH_MISSING,
                 f"no {event} ({shown}) within {timeout:g} s",
                 {"wait": time.perf_counter() - started},
             )
+        if found is None:
+            return self._dropped_result(f"{event} ({shown})", {"wait": time.perf_counter() - started})
+        arrived_at, data = found
         return ProbeResult.ok({"wait": max(0.0, arrived_at - started)}, payload=data, arrived_at=arrived_at)
 
     async def call(self, event: str, data: Any, timeout: float = 5.0) -> ProbeResult:
         """Emit ``event`` and wait for its ack; ``timeout`` when none comes."""
         started = time.perf_counter()
+        calling = asyncio.ensure_future(self.sio.call(event, data, timeout=timeout))
+        dropped = asyncio.ensure_future(self.dropped.wait())
         try:
-            ack = await self.sio.call(event, data, timeout=timeout)
+            await asyncio.wait({calling, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            dropped.cancel()
+            if not calling.done():
+                calling.cancel()
+        if not calling.done() or calling.cancelled():
+            return self._dropped_result(f"the {event} ack", {"ack": time.perf_counter() - started})
+        try:
+            ack = calling.result()
         except socketio.exceptions.TimeoutError:
             return ProbeResult.failed(
                 Reason.TIMEOUT, f"no ack for {event} within {timeout:g} s", {"ack": time.perf_counter() - started}
@@ -135,18 +231,19 @@ class SocketClient:
             await asyncio.sleep(0.01)
         await asyncio.wait_for(eio.queue.join(), 2)  # the DISCONNECT and CLOSE packets are posted
         await asyncio.sleep(0.05)  # ... and their answer is read to its end, freeing the connection
-        if eio.http is not None and not eio.http.closed:
-            await eio.http.close()
+        await _close_session(self.sio)
         await asyncio.wait_for(closing, 5)
 
     async def close(self) -> None:
         try:
             if self.transport == "polling" and self.sio.connected:
                 await self._close_polling()
-                return
-            await asyncio.wait_for(self.sio.disconnect(), 5)
+            else:
+                await asyncio.wait_for(self.sio.disconnect(), 5)
         except (TimeoutError, Exception):  # always leave: a broken peer must not keep us
             pass
+        finally:
+            await _close_session(self.sio)
 
 
 async def open_socket(target: str, module: SocketModule, ctx: ProbeContext) -> tuple[ProbeResult, SocketClient | None]:
@@ -157,9 +254,18 @@ async def open_socket(target: str, module: SocketModule, ctx: ProbeContext) -> t
     """
     # handle_sigint=False: python-engineio would otherwise take over the loop's SIGINT handler and
     # cancel every task on Ctrl-C, so serve mode could not drain its in-flight runs.
-    sio = _SocketIoClient(reconnection=False, logger=False, engineio_logger=False, handle_sigint=False)
-    client = SocketClient(sio, module.transport)
+    guard = _Guard(module.max_payload_bytes)
+    sio = _SocketIoClient(
+        reconnection=False,
+        logger=False,
+        engineio_logger=False,
+        handle_sigint=False,
+        http_session=_guarded_session(guard),
+        websocket_extra_options={"max_msg_size": module.max_payload_bytes},
+    )
+    client = SocketClient(sio, module.transport, guard)
     sio.on("*", client._on_event)
+    sio.on("disconnect", client._on_disconnect)
     refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
     def on_refused(data: Any = None) -> None:
@@ -182,14 +288,21 @@ async def open_socket(target: str, module: SocketModule, ctx: ProbeContext) -> t
         await asyncio.wait(
             {connecting, refused}, timeout=module.connect_timeout_seconds + 1, return_when=asyncio.FIRST_COMPLETED
         )
-    except asyncio.CancelledError:
-        await _abandon(connecting, sio)
+    except asyncio.CancelledError:  # the run's deadline: leave at once
+        connecting.cancel()
+        await _close_session(sio)
         raise
     phases = {"connect": time.perf_counter() - started}
     if connecting.done() and not refused.done() and connecting.exception() is None:
         return ProbeResult.ok(phases, transport=module.transport), client
     error = connecting.exception() if connecting.done() else None
     await _abandon(connecting, sio)
+    if guard.refused:  # a redirect not followed, a payload over the cap
+        return ProbeResult.failed(
+            Reason.UNEXPECTED_BODY if "cap" in guard.refused else Reason.CONNECT_ERROR,
+            f"socket.io connect ({module.transport}): {guard.refused}",
+            phases,
+        ), None
     if refused.done():  # the server's refusal is {"message": ...}; a transport failure is plain text
         said = refused.result()
         detail = f"server refused: {said}" if isinstance(said, dict) else str(said or "connection failed")[:120]
@@ -209,9 +322,7 @@ async def _abandon(connecting: asyncio.Future[Any], sio: socketio.AsyncClient) -
     Closing the session first ends a pending long-poll GET, so the attempt ends on its own."""
     if not connecting.done():
         await asyncio.sleep(0.05)  # a CLOSE being posted is answered, freeing its connection
-    http = sio.eio.http
-    if http is not None and not http.closed:
-        await http.close()
+    await _close_session(sio)
     if not connecting.done():
         await asyncio.wait({connecting}, timeout=1)
     if not connecting.done():
@@ -219,6 +330,13 @@ async def _abandon(connecting: asyncio.Future[Any], sio: socketio.AsyncClient) -
         await asyncio.wait({connecting}, timeout=1)
     if connecting.done() and not connecting.cancelled():
         connecting.exception()  # retrieved: the failure is already in the result
+
+
+async def _close_session(sio: socketio.AsyncClient) -> None:
+    """Close the client's HTTP session: it is ours (python-engineio leaves a given one open)."""
+    http = sio.eio.http
+    if http is not None and not http.closed:
+        await http.close()
 
 
 async def probe(target: str, module: SocketModule, ctx: ProbeContext) -> ProbeResult:

@@ -128,7 +128,12 @@ async def read_standing(run: Run, concierge: ServiceClient) -> Standing:
 
 async def concierge_hint(run: Run) -> str:
     """What Concierge's own health says, for a failure message (" (concierge: kafka down)")."""
-    module = health.HealthModule(health_path=run.paths.health, liveness_path=run.paths.liveness, timeout_seconds=2)
+    module = health.HealthModule(
+        health_path=run.paths.health,
+        liveness_path=run.paths.liveness,
+        timeout_seconds=2,
+        max_body_bytes=run.max_body_bytes,
+    )
     result = await health.probe(run.target.service_urls()["concierge"], module, run.probe)
     down = sorted(name for name, up in result.details.get("dependencies", {}).items() if not up)
     if down:

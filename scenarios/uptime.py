@@ -40,7 +40,7 @@ class Uptime(Scenario):
 
         # A browser starts on long-polling and upgrades to WebSocket; a proxy may break either.
         socket_transports: tuple[Literal["websocket", "polling"], ...] = ("websocket", "polling")
-        health_timeout_seconds: float = Field(5.0, gt=0)  # per request (liveness, then health)
+        health_timeout_seconds: float = Field(5.0, gt=0)  # per request (liveness and health)
         # /health is read this many times in a row: a check that flaps (ok, error, ok...) takes
         # tasks in and out of the ALB's target group, and one read would see it only half the time.
         health_reads: int = Field(2, ge=1, le=5)
@@ -91,6 +91,7 @@ async def _health_step(run: Run, service: str, url: str, options: Uptime.Options
         health_path=run.contract.health_path(service),
         liveness_path=run.contract.liveness_path(service),
         timeout_seconds=options.health_timeout_seconds,
+        max_body_bytes=run.max_body_bytes,
     )
 
     async def read_repeatedly() -> ProbeResult:
