@@ -19,6 +19,7 @@ from harness.secrets import register_secret
 from harness.shards import WHOLE, Shard
 from harness.upload import ArtifactUploads
 from probes.credentials import register_credential_header
+from probes.http import trusted_tls_context
 
 __all__ = ["Runtime", "VERSION"]
 
@@ -79,7 +80,9 @@ class Runtime:
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
             self._http = httpx.AsyncClient(
-                follow_redirects=False, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+                verify=trusted_tls_context(),
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             )
         return self._http
 

@@ -15,7 +15,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from probes.context import ProbeContext
-from probes.http import DEFAULT_MAX_BODY_BYTES, exchange
+from probes.http import DEFAULT_MAX_BODY_BYTES, exchange, trusted_tls_context
 from probes.result import ProbeResult, Reason
 
 __all__ = ["HealthModule", "probe"]
@@ -47,7 +47,7 @@ def _names(failing: list[str]) -> str:
 
 async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> ProbeResult:
     base = target.rstrip("/")
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with httpx.AsyncClient(verify=trusted_tls_context(), follow_redirects=False) as client:
 
         async def read(path: str, expect_json: bool) -> ProbeResult:
             return await exchange(

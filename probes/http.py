@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import ssl
 import time
 from collections.abc import Mapping
@@ -23,7 +24,15 @@ from probes.conditions import Condition, parse_conditions
 from probes.context import ProbeContext
 from probes.result import ProbeResult, Reason
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpModule", "probe", "exchange", "describe_failure", "size_text"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "HttpModule",
+    "probe",
+    "exchange",
+    "describe_failure",
+    "size_text",
+    "trusted_tls_context",
+]
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # an answer larger than this is read no further: unexpected_body
 
@@ -235,6 +244,21 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def trusted_tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``
+    when set), built once per CA source: a probe that opens a client per call (health) would
+    otherwise load the bundle every time, ~70 ms of CPU."""
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    return _trusting(cafile, None if cafile else os.environ.get("SSL_CERT_DIR") or None)
+
+
+@functools.cache
+def _trusting(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    if cafile is None and capath is None:
+        cafile = certifi.where()
+    return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
 async def probe(target: str, module: HttpModule, ctx: ProbeContext) -> ProbeResult:

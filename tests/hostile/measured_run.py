@@ -8,8 +8,9 @@ and writes ``PREFIX.json``: ``{"exit", "seconds", "rss_growth_bytes"}``.
 
 ``seconds`` runs from the runner's first event loop (``asyncio.run``: from there on the target
 has its say, in ``--wait-healthy`` and in the runs) to the return of ``main``, shutdown and
-reports included; reading the config before it is the runner's own business, and with every
-job starting at once on a small machine it is mostly waiting for a CPU. ``rss_growth_bytes``
+reports included. Reading the config before it is the runner's own business: every child
+does it, then waits at a barrier until all have, so that one child's start-up never eats
+into another's measured time on a small machine. ``rss_growth_bytes``
 is the peak resident set size ``main`` added over its baseline: the kernel's own high-water
 mark (``VmHWM``), reset to the baseline by writing 5 to ``/proc/self/clear_refs``, so a
 spike between two samples is never missed.
@@ -21,11 +22,13 @@ import asyncio
 import contextlib
 import json
 import os
+import select
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +39,7 @@ import harness.reports  # noqa: F401
 import probes  # noqa: F401
 import runner
 from harness.discovery import discover
+from probes.http import trusted_tls_context
 
 T = TypeVar("T")
 
@@ -47,7 +51,29 @@ def _status(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def _measure(args: list[str], out: str) -> int:
+BARRIER_SECONDS = 30.0  # a child that never reaches its event loop (it crashed) holds the others this long
+
+
+@dataclass(frozen=True)
+class _Barrier:
+    """Children say "ready" on one pipe and wait for "go" on another; the parent counts."""
+
+    ready: tuple[int, int] = field(default_factory=os.pipe)
+    go: tuple[int, int] = field(default_factory=os.pipe)
+
+    def wait(self) -> None:  # in a child
+        os.write(self.ready[1], b".")
+        os.read(self.go[0], 1)
+
+    def release(self, children: int) -> None:  # in the parent
+        arrived, ends = 0, time.monotonic() + BARRIER_SECONDS
+        while arrived < children and time.monotonic() < ends:
+            if select.select([self.ready[0]], [], [], 0.1)[0]:
+                arrived += len(os.read(self.ready[0], children))
+        os.write(self.go[1], b"." * children)
+
+
+def _measure(args: list[str], out: str, barrier: _Barrier) -> int:
     for fd, suffix in ((1, ".stdout"), (2, ".stderr")):
         os.dup2(os.open(out + suffix, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS now
@@ -56,6 +82,8 @@ def _measure(args: list[str], out: str) -> int:
     run_loop = asyncio.run
 
     def timed_run(main: Coroutine[Any, Any, T], *, debug: bool | None = None) -> T:
+        if not loop_started:
+            barrier.wait()
         loop_started.append(time.monotonic())
         return run_loop(main, debug=debug)
 
@@ -68,11 +96,11 @@ def _measure(args: list[str], out: str) -> int:
 
 
 def _warm_up() -> None:
-    """What a run imports on its first request (httpcore, anyio...) is imported here once,
-    not in every child."""
+    """What a run imports and builds on its first request (httpcore, anyio, the TLS context)
+    is done here once, not in every child."""
 
     async def first_request() -> None:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=trusted_tls_context()) as client:
             with contextlib.suppress(httpx.HTTPError):
                 await client.get("http://127.0.0.1:9/")
 
@@ -84,12 +112,13 @@ def main(jobs_file: str) -> int:
     _warm_up()
     assert threading.active_count() == 1, "fork only from a single-threaded process"
     children = []
+    barrier = _Barrier()
     for job in json.loads(Path(jobs_file).read_text()):
         pid = os.fork()
         if pid == 0:
             code = 3
             try:
-                code = _measure(job["args"], job["out"])
+                code = _measure(job["args"], job["out"], barrier)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -97,6 +126,7 @@ def main(jobs_file: str) -> int:
                 sys.stderr.flush()
                 os._exit(code)
         children.append(pid)
+    barrier.release(len(children))
     for pid in children:
         os.waitpid(pid, 0)
     return 0

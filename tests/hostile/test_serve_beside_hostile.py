@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bench.hostile import HOSTILE_SERVICES, SCENARIOS, beside_config, hostile_urls, serving_beside, watch
 from sandbox.hostile import running_hostile
@@ -16,6 +17,7 @@ SECONDS = 60.0
 RSS_GROWTH_LIMIT = 64 << 20
 
 
+@pytest.mark.slow
 def test_serve_beside_a_hostile_target(tmp_path: Path) -> None:
     with running_hostile() as hostile:
         healthy = dict.fromkeys(HOSTILE_SERVICES, hostile.server("healthy").url)
