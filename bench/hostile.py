@@ -72,6 +72,7 @@ def beside_config(directory: Path, targets: Mapping[str, Mapping[str, str]]) -> 
     )
     config: dict[str, Any] = yaml.safe_load(path.read_text())
     template = config["targets"].pop("sandbox")
+    config.pop("maintenance", None)  # its windows name the sandbox target, renamed here
     for name, urls in targets.items():
         config["targets"][name] = {
             **template,
