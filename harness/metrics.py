@@ -19,6 +19,7 @@ _RUN = ("scenario", "target", "region")
 _DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
 _STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+_LOOP_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 SERVICES = ("vault", "concierge", "room_service", "cdn")
 OTHER = "other"
@@ -134,6 +135,13 @@ class RunnerMetrics:
         self.browser_timing = Gauge(
             "synthetic_browser_timing_seconds", "Navigation timing and Web Vitals", ("scenario", "metric"), registry=r
         )
+        self.event_loop_lag = Histogram(
+            "synthetic_runner_event_loop_lag_seconds",
+            "How much later than asked the runner's event loop woke from a short sleep",
+            ("region",),
+            buckets=_LOOP_LAG_BUCKETS,
+            registry=r,
+        )
         self._dependency_series: dict[tuple[str, str], set[str]] = {}  # (service, target) -> labels set
 
     def set_dependencies(self, service: str, target: str, checks: Mapping[str, bool]) -> None:
@@ -152,6 +160,9 @@ class RunnerMetrics:
         for label, ok in up.items():
             self.dependency_up.labels(service, label, target, self.region).set(1 if ok else 0)
         self._dependency_series[(service, target)] = set(up)
+
+    def loop_lag(self, seconds: float) -> None:
+        self.event_loop_lag.labels(self.region).observe(seconds)
 
     def currency_label(self, currency: str) -> str:
         return currency if currency in self.currencies else OTHER

@@ -30,6 +30,7 @@ from config.settings import Settings
 from harness.discovery import ScenarioPlan
 from harness.execute import execute, skipped_result
 from harness.logs import log_result
+from harness.loop_lag import watch_loop_lag
 from harness.runtime import Runtime
 
 __all__ = ["Service"]
@@ -200,6 +201,7 @@ class Service:
         server = site._server  # aiohttp has no public accessor for the bound port (listen on :0)
         sockets = getattr(server, "sockets", None) or []
         self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+        lag_watch = asyncio.create_task(watch_loop_lag(self.runtime.metrics.loop_lag), name="loop-lag")
         self._scheduler = self._arm()
         self.ready = True
         print(
@@ -215,6 +217,7 @@ class Service:
         )
         self._scheduler.shutdown(wait=False)
         await self._drain()
+        lag_watch.cancel()
         await http_runner.cleanup()
         await self.runtime.aclose()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

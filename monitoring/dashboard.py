@@ -449,6 +449,22 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     description="Above 3 the scenario is stale (ScenarioStale).",
                     runbook="ScenarioStale",
                 ),
+                Panel(
+                    "timeseries",
+                    "Runner event-loop lag (p99): the noise in every timing it reports",
+                    (
+                        Query(
+                            "histogram_quantile(0.99, sum by (le, region) (rate("
+                            'synthetic_runner_event_loop_lag_seconds_bucket{region=~"$region"}[$__rate_interval])))',
+                            "{{region}}",
+                        ),
+                    ),
+                    width=24,
+                    unit="s",
+                    thresholds=((None, "green"), (0.1, "red")),
+                    description="Above 100 ms the runner's own timings cannot be trusted (RunnerEventLoopLagging).",
+                    runbook="RunnerEventLoopLagging",
+                ),
             ),
         ),
     )

@@ -402,6 +402,28 @@ def runner_alerts(settings: RuleSettings) -> Group:
             ),
         ),
         Alert(
+            name="RunnerEventLoopLagging",
+            expr=(
+                "histogram_quantile(0.99,\n"
+                "  sum by (le, region) "
+                f"(rate(synthetic_runner_event_loop_lag_seconds_bucket{{{SCHEDULED}}}[10m]))\n"
+                ") > 0.1"
+            ),
+            severity="warning",
+            layer="runner",
+            for_="15m",
+            labels={"team": "sre"},
+            summary=(
+                "The runner in {{ $labels.region }} wakes {{ $value | humanizeDuration }} late (p99): "
+                "its timings cannot be trusted"
+            ),
+            description=(
+                "The runner's event loop in {{ $labels.region }} woke more than 100 ms later than asked "
+                "(99th percentile, last 10 min). Every duration it reports from there (steps, pushes, "
+                "HTTP phases) carries that delay: the platform may look slower than it is."
+            ),
+        ),
+        Alert(
             name="StakeBudgetLow",
             expr=(
                 "min by (target) (synthetic_stake_budget_remaining_usd)\n"

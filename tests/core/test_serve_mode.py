@@ -167,6 +167,7 @@ async def test_exposition_parses_and_passes_promtool(tmp_path: Path, fake_platfo
         "synthetic_scenario_last_success_timestamp_seconds",
         "synthetic_runner_info",
         "synthetic_scenario_interval_seconds",
+        "synthetic_runner_event_loop_lag_seconds",
     ):
         assert expected in names, expected
     assert value(text, "synthetic_scenario_runs_total", scenario="quick", result="aborted") == 0
@@ -239,3 +240,7 @@ async def test_runs_missed_while_the_loop_stalled_are_counted_not_merged(
     accounted = value(text, "synthetic_scenario_runs_total", scenario="quick")
     planned = elapsed / 0.1
     assert accounted >= planned * 0.8, f"{accounted} results for about {planned:.0f} planned runs"
+    # the stall shows in the runner's own loop lag: a 0.1 s tick woke at least 0.7 s late
+    lag = "synthetic_runner_event_loop_lag_seconds_bucket"
+    late = value(text, lag, le="+Inf") - value(text, lag, le="0.5")
+    assert late >= 1, "the event-loop lag histogram missed an 0.8 s stall"
