@@ -19,7 +19,9 @@ def platform() -> Iterator[FakePlatform]:
         yield fake
 
 
-async def test_a_health_probe_loads_no_ca_bundle_per_call(platform: FakePlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_health_probe_loads_no_ca_bundle_per_call(
+    platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Loading the CA bundle is ~20 ms of CPU that blocks the loop; it happens once per process."""
     await PROBERS["health"](platform.url, HealthModule(), ProbeContext())  # the one-off load
     loads: list[Any] = []
