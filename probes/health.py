@@ -9,10 +9,13 @@ app's ``index.html`` answers any path with 200 ``text/html``.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import asyncio
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
 
 from probes.context import ProbeContext
-from probes.http import exchange, fresh_client
+from probes.http import DEFAULT_MAX_BODY_BYTES, exchange, trusted_tls_context
 from probes.result import ProbeResult, Reason
 
 __all__ = ["HealthModule", "probe"]
@@ -23,17 +26,43 @@ class HealthModule(BaseModel):
 
     health_path: str = "/health"
     liveness_path: str = "/liveness"
-    timeout_seconds: float = 5.0
+    timeout_seconds: float = 5.0  # per request (liveness and health, read at once)
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1)
+
+
+# A /health may list any number of checks: the failure message names this many, then counts.
+NAMED_IN_MESSAGE = 5
+
+
+def _read_whole(result: ProbeResult) -> bool:
+    """Whether an answer came and was read to its end (not refused, timed out or over the cap)."""
+    return "json" in result.details
+
+
+def _names(failing: list[str]) -> str:
+    shown = ", ".join(sorted(failing)[:NAMED_IN_MESSAGE])
+    more = len(failing) - NAMED_IN_MESSAGE
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> ProbeResult:
     base = target.rstrip("/")
-    async with fresh_client() as client:  # a new default client would load the CA bundle, ~20 ms of CPU
-        live = await exchange(
-            client, "GET", base + module.liveness_path, ctx, timeout_seconds=module.timeout_seconds, expect_json=False
-        )
-        health = await exchange(
-            client, "GET", base + module.health_path, ctx, timeout_seconds=module.timeout_seconds, expect_json=True
+    async with httpx.AsyncClient(verify=trusted_tls_context(), follow_redirects=False) as client:
+
+        async def read(path: str, expect_json: bool) -> ProbeResult:
+            return await exchange(
+                client,
+                "GET",
+                base + path,
+                ctx,
+                timeout_seconds=module.timeout_seconds,
+                expect_json=expect_json,
+                max_body_bytes=module.max_body_bytes,
+            )
+
+        # at once: a service that hangs costs the timeout once, not twice
+        live, health = await asyncio.gather(
+            read(module.liveness_path, expect_json=False), read(module.health_path, expect_json=True)
         )
     phases = {"liveness": live.phases.get("total", 0.0), "health": health.phases.get("total", 0.0)}
     dependencies: dict[str, bool] = {}
@@ -48,15 +77,14 @@ async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> ProbeRe
     details = {"dependencies": dependencies, "service_status": body.get("service") if isinstance(body, dict) else None}
     live_status = live.details.get("status")
     deadline = f" (deadline {module.timeout_seconds:g} s)"
-    if not live.success and live.reason in (Reason.TIMEOUT, Reason.CONNECT_ERROR, Reason.TLS_ERROR):
+    if not _read_whole(live):  # timeout, refused, reset, TLS, or an answer over the cap
         waited = deadline if live.reason is Reason.TIMEOUT else ""
-        return ProbeResult.failed(live.reason, f"liveness: {live.message}{waited}", phases, **details)
+        return ProbeResult.failed(live.reason or Reason.ERROR, f"liveness: {live.message}{waited}", phases, **details)
     if live_status != 200:
         return ProbeResult.failed(
             Reason.HTTP_STATUS, f"GET {module.liveness_path}: status {live_status}", phases, **details
         )
-    answered = health.details.get("status") is not None
-    if not answered:  # no HTTP answer at all: timeout, refused, reset, TLS
+    if not _read_whole(health):
         waited = deadline if health.reason is Reason.TIMEOUT else ""
         return ProbeResult.failed(health.reason or Reason.ERROR, f"{health.message}{waited}", phases, **details)
     if (
@@ -68,7 +96,7 @@ async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> ProbeRe
         return ProbeResult.failed(reason, message, phases, **details)
     if failing:
         return ProbeResult.failed(
-            Reason.DEPENDENCY_DOWN, f"GET {module.health_path}: {', '.join(sorted(failing))} down", phases, **details
+            Reason.DEPENDENCY_DOWN, f"GET {module.health_path}: {_names(failing)} down", phases, **details
         )
     if body["service"] != "ok" or health.details["status"] != 200:
         return ProbeResult.failed(

@@ -7,8 +7,10 @@ from httpcore's trace extension, so they measure the real socket, not the event 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import os
 import ssl
 import time
 from collections.abc import Mapping
@@ -22,7 +24,25 @@ from probes.conditions import Condition, parse_conditions
 from probes.context import ProbeContext
 from probes.result import ProbeResult, Reason
 
-__all__ = ["HttpModule", "probe", "exchange", "describe_failure", "fresh_client"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "HttpModule",
+    "probe",
+    "exchange",
+    "describe_failure",
+    "size_text",
+    "trusted_tls_context",
+]
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20  # an answer larger than this is read no further: unexpected_body
+
+
+def size_text(n: int) -> str:
+    """``1 MiB``, ``64 KiB`` or ``1000 bytes``: a byte count as a person reads it."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} bytes"
 
 
 class HttpModule(BaseModel):
@@ -35,8 +55,9 @@ class HttpModule(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: Any = None
     conditions: tuple[str, ...] = ("[STATUS] == 200",)
-    timeout_seconds: float = 10.0
+    timeout_seconds: float = 10.0  # the whole exchange, from connecting to the body's last byte
     verify_tls: bool = True
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1)
 
     @field_validator("conditions")
     @classmethod
@@ -90,11 +111,28 @@ def _failure_for(exc: httpx.HTTPError) -> tuple[Reason, str]:
     return Reason.CONNECT_ERROR, f"{name}"
 
 
-def _parse_json(response: httpx.Response) -> tuple[bool, Any]:
+def _parse_json(content: bytes) -> tuple[bool, Any]:
     try:
-        return True, json.loads(response.content) if response.content else None
+        return True, json.loads(content) if content else None
     except (ValueError, UnicodeDecodeError):
         return False, None
+
+
+class _BodyTooLarge(Exception):
+    """The answer's body is over the cap: it is not read further (memory stays bounded)."""
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """The body, streamed and given up as soon as it would exceed ``max_bytes`` (decoded)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _BodyTooLarge(f"Content-Length {declared}")
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise _BodyTooLarge("body")
+    return bytes(body)
 
 
 def describe_failure(
@@ -126,27 +164,51 @@ async def exchange(
     json_body: Any = None,
     timeout_seconds: float = 10.0,
     expect_json: bool = True,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> ProbeResult:
-    """Send one request and judge the answer. Never raises for a target's failure."""
+    """Send one request and judge the answer. Never raises for a target's failure.
+
+    ``timeout_seconds`` bounds the whole exchange (httpx's own timeout is per read, which a
+    body trickled a byte at a time never trips) and the body is read up to ``max_body_bytes``.
+    Redirects are never followed (the client is built with ``follow_redirects=False``): a 3xx
+    is judged as it is, so no credential travels to the origin a ``Location`` names.
+    """
     trace = _PhaseTrace()
     request_headers = {**ctx.headers(), **(headers or {})}
     started = time.perf_counter()
     label = f"{method} {httpx.URL(url).path}"
     try:
-        response = await client.request(
-            method,
-            url,
-            headers=request_headers,
-            json=json_body,
-            timeout=timeout_seconds,
-            extensions={"trace": trace},
+        async with (
+            asyncio.timeout(timeout_seconds),
+            client.stream(
+                method,
+                url,
+                headers=request_headers,
+                json=json_body,
+                timeout=timeout_seconds,
+                extensions={"trace": trace},
+            ) as response,
+        ):
+            content = await _read_capped(response, max_body_bytes)
+    except TimeoutError:
+        return ProbeResult.failed(
+            Reason.TIMEOUT,
+            f"{label}: no complete answer within {timeout_seconds:g} s",
+            trace.phases(started, time.perf_counter()),
+        )
+    except _BodyTooLarge as exc:
+        return ProbeResult.failed(
+            Reason.UNEXPECTED_BODY,
+            f"{label}: {exc} over the {size_text(max_body_bytes)} cap on answers (max_body_bytes)",
+            trace.phases(started, time.perf_counter()),
+            status=response.status_code,
         )
     except httpx.HTTPError as exc:
         reason, message = _failure_for(exc)
         return ProbeResult.failed(reason, f"{label}: {message}", trace.phases(started, time.perf_counter()))
     phases = trace.phases(started, time.perf_counter())
     response_headers = dict(response.headers)
-    parsed, body = _parse_json(response)
+    parsed, body = _parse_json(content)
     details = {"status": response.status_code, "json": body, "headers": response_headers}
     wants_body = expect_json or any(c.placeholder == "BODY" for c in conditions)
     if wants_body and not parsed:
@@ -163,7 +225,7 @@ async def exchange(
             return ProbeResult.failed(reason, f"{label}: {message} ({kind})", phases, **details)
         return ProbeResult.failed(
             Reason.UNEXPECTED_BODY,
-            f"{label}: expected JSON, got {kind} ({len(response.content)} bytes)",
+            f"{label}: expected JSON, got {kind} ({len(content)} bytes)",
             phases,
             **details,
         )
@@ -184,14 +246,24 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def fresh_client(verify_tls: bool = True) -> httpx.AsyncClient:
-    """A client for one probe's fresh connections, on the cached TLS context (cheap to build)."""
-    return httpx.AsyncClient(verify=_tls_context(verify_tls), follow_redirects=False)
+def trusted_tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``
+    when set), built once per CA source: a probe that opens a client per call (health) would
+    otherwise load the bundle every time, ~70 ms of CPU."""
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    return _trusting(cafile, None if cafile else os.environ.get("SSL_CERT_DIR") or None)
+
+
+@functools.cache
+def _trusting(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    if cafile is None and capath is None:
+        cafile = certifi.where()
+    return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
 async def probe(target: str, module: HttpModule, ctx: ProbeContext) -> ProbeResult:
     """Probe ``target`` (a base URL) with one request as ``module`` describes, on a fresh connection."""
-    async with fresh_client(module.verify_tls) as client:
+    async with httpx.AsyncClient(verify=_tls_context(module.verify_tls), follow_redirects=False) as client:
         return await exchange(
             client,
             module.method,
@@ -202,4 +274,5 @@ async def probe(target: str, module: HttpModule, ctx: ProbeContext) -> ProbeResu
             json_body=module.json_body,
             timeout_seconds=module.timeout_seconds,
             expect_json=False,
+            max_body_bytes=module.max_body_bytes,
         )
