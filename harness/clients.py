@@ -7,7 +7,7 @@ judged by the guardrails journey from the answer, never from a mismatched condit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -57,7 +57,9 @@ class ServiceClient:
         token: str | None = None,
         relogin: Callable[[], Awaitable[str]] | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        on_phases: Callable[[Mapping[str, float]], None] | None = None,
     ) -> None:
+        """``on_phases`` gets every exchange's phase durations (the run exports them)."""
         self.name = name
         self.base_url = base_url.rstrip("/")
         self._http = http
@@ -66,10 +68,19 @@ class ServiceClient:
         self._token = token
         self._relogin = relogin
         self._max_body_bytes = max_body_bytes
+        self._on_phases = on_phases
 
     def with_token(self, token: str, relogin: Callable[[], Awaitable[str]] | None = None) -> ServiceClient:
         return ServiceClient(
-            self.name, self.base_url, self._http, self._probe, self._timeout, token, relogin, self._max_body_bytes
+            self.name,
+            self.base_url,
+            self._http,
+            self._probe,
+            self._timeout,
+            token,
+            relogin,
+            self._max_body_bytes,
+            self._on_phases,
         )
 
     async def call(
@@ -110,7 +121,7 @@ class ServiceClient:
         all_headers = dict(headers or {})
         if self._token is not None:
             all_headers["Authorization"] = f"Bearer {self._token}"
-        return await exchange(
+        result = await exchange(
             self._http,
             method,
             self.base_url + path,
@@ -121,6 +132,9 @@ class ServiceClient:
             timeout_seconds=limits[0],
             max_body_bytes=limits[1],
         )
+        if self._on_phases is not None:
+            self._on_phases(result.phases)
+        return result
 
     async def get(self, path: str, *, expect: Sequence[str] = OK, **kwargs: Any) -> Answer:
         return await self.call("GET", path, expect=expect, **kwargs)

@@ -13,12 +13,15 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from harness.results import Outcome, RunResult
 
-__all__ = ["RunnerMetrics", "ScenarioMetrics"]
+__all__ = ["HTTP_PHASES", "RunnerMetrics", "ScenarioMetrics"]
 
 _RUN = ("scenario", "target", "region")
 _DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
 _STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+_PHASE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+HTTP_PHASES = ("connect", "tls", "processing", "transfer")
+"""The phases of blackbox_exporter's ``probe_http_duration_seconds`` that the HTTP probe times."""
 _LOOP_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 SERVICES = ("vault", "concierge", "room_service", "cdn")
@@ -55,6 +58,13 @@ class RunnerMetrics:
             "Duration of scenario steps",
             ("scenario", "step", "target", "region"),
             buckets=_STEP_BUCKETS,
+            registry=r,
+        )
+        self.http_phase_duration = Histogram(
+            "synthetic_http_phase_duration_seconds",
+            "HTTP request phases within a step (connect, tls, processing, transfer), as blackbox_exporter's",
+            ("scenario", "step", "target", "region", "phase"),
+            buckets=_PHASE_BUCKETS,
             registry=r,
         )
         self.runs = Counter("synthetic_scenario_runs", "Scenario runs by result", (*_RUN, "result"), registry=r)
@@ -208,6 +218,14 @@ class ScenarioMetrics:
 
     def push_latency(self, event: str, seconds: float) -> None:
         self._m.push_latency.labels(event, self._target, self._m.region).observe(seconds)
+
+    def http_phases(self, step: str, phases: Mapping[str, float]) -> None:
+        """One HTTP exchange's phases; a reused connection has no connect or tls phase."""
+        for phase in HTTP_PHASES:
+            if phase in phases:
+                self._m.http_phase_duration.labels(self._scenario, step, self._target, self._m.region, phase).observe(
+                    phases[phase]
+                )
 
     def rewards_lag(self, seconds: float) -> None:
         self._m.rewards_lag.labels(self._target, self._m.region).observe(seconds)

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -124,7 +124,13 @@ class Run:
             self.probe,
             timeout_seconds=min(10.0, self.timeout_seconds),
             max_body_bytes=self.max_body_bytes,
+            on_phases=self._record_phases,
         )
+
+    def _record_phases(self, phases: Mapping[str, float]) -> None:
+        """An HTTP exchange's phases, under the step it ran in (outside a step they time nothing)."""
+        if self.current_step is not None:
+            self.metrics.http_phases(self.current_step, phases)
 
     @property
     def max_body_bytes(self) -> int:

@@ -28,6 +28,7 @@ RUNNER_SERIES: tuple[Series, ...] = (
     Series("synthetic_scenario_success", "gauge", _SCENARIO),
     Series("synthetic_scenario_duration_seconds", "histogram", _SCENARIO),
     Series("synthetic_step_duration_seconds", "histogram", ("scenario", "step", "target", "region")),
+    Series("synthetic_http_phase_duration_seconds", "histogram", ("scenario", "step", "target", "region", "phase")),
     Series("synthetic_scenario_runs_total", "counter", (*_SCENARIO, "result")),
     Series("synthetic_step_failures_total", "counter", ("scenario", "step", "target", "region", "reason")),
     Series("synthetic_scenario_last_run_timestamp_seconds", "gauge", _SCENARIO),
