@@ -3,6 +3,7 @@
 Labels are scenario, step, target, region, result and reason; ``currency`` only from the
 configured currency list and ``dependency`` only from the configured allowlist (else
 ``other``, the worst of the unlisted checks). Never user ids, amounts or error text.
+The duration histograms carry the run's trace id as an exemplar (OpenMetrics exposition only).
 """
 
 from __future__ import annotations
@@ -192,15 +193,16 @@ class RunnerMetrics:
         if result.outcome is Outcome.SKIPPED:
             return
         end = result.started_at + result.duration_seconds
+        exemplar = {"trace_id": result.trace_id}  # Grafana jumps from a slow point to its trace
         self.last_run.labels(*labels).set(end)
         if result.outcome is not Outcome.ABORTED:
             self.success.labels(*labels).set(1 if result.passed else 0)
-            self.duration.labels(*labels).observe(result.duration_seconds)
+            self.duration.labels(*labels).observe(result.duration_seconds, exemplar)
         if result.passed:
             self.last_success.labels(*labels).set(end)
         for step in result.steps:
             self.step_duration.labels(result.scenario, step.name, result.target, result.region).observe(
-                step.duration_seconds
+                step.duration_seconds, exemplar
             )
             if not step.success and step.reason:
                 self.step_failures.labels(result.scenario, step.name, result.target, result.region, step.reason).inc()

@@ -49,12 +49,14 @@ class Run:
         self.contract: Contract = runtime.settings.contract
         self.timeout_seconds = timeout_seconds
         self.probe = ProbeContext(probe_header=self.contract.headers.synthetic_probe)
+        self.trace = runtime.tracing.start_run(self.probe, scenario.name, target_name, self.region)
         self.log = logging.getLogger(f"scenario.{scenario.name}")
         self.metrics = ScenarioMetrics(runtime.metrics, scenario.name, target_name)
         self.steps: list[StepRecord] = []
         self.current_step: str | None = None
         self.deadline = time.monotonic() + timeout_seconds
         self._cleanups: list[Callable[[], Awaitable[None]]] = []
+        self._step_starts: list[Callable[[], Awaitable[None]]] = []
         self._artifacts: Path | None = None
         self.keep_artifacts = False  # set by probes that wrote something worth keeping on success
 
@@ -66,7 +68,10 @@ class Run:
         self.current_step = name
         record = StepRecord(name, 0.0, True)
         self.steps.append(record)
+        span = self.trace.start_step(record)
         try:
+            for starting in self._step_starts:
+                await starting()
             yield
         except StepFailure as failure:
             record.success, record.reason, record.message = False, str(failure.reason), redact(failure.message)
@@ -84,6 +89,7 @@ class Run:
         finally:
             record.duration_seconds = time.perf_counter() - started
             self.current_step = None
+            self.trace.end_step(span, record)
 
     def fail(self, reason: Reason, message: str) -> NoReturn:
         raise StepFailure(reason, message)
@@ -103,6 +109,10 @@ class Run:
     def on_cleanup(self, cleanup: Callable[[], Awaitable[None]]) -> None:
         """Run ``cleanup`` when the run ends, passed or not (e.g. disconnect a socket)."""
         self._cleanups.append(cleanup)
+
+    def on_step_start(self, starting: Callable[[], Awaitable[None]]) -> None:
+        """Await ``starting`` as each later step begins (the browser takes up the step's ``traceparent``)."""
+        self._step_starts.append(starting)
 
     async def run_cleanups(self) -> None:
         """Run the cleanups, all of them within the run's timeout plus ``CLEANUP_GRACE_SECONDS``

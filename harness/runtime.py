@@ -17,6 +17,7 @@ from harness.maintenance import MaintenanceCollector
 from harness.metrics import RunnerMetrics
 from harness.secrets import register_secret
 from harness.shards import WHOLE, Shard
+from harness.tracing import Tracing
 from harness.upload import ArtifactUploads
 from probes.credentials import register_credential_header
 from probes.http import trusted_tls_context
@@ -67,6 +68,8 @@ class Runtime:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._http: httpx.AsyncClient | None = None
         self._register_secrets()
+        self.tracing = Tracing.from_environment(VERSION)
+        self.on_close(self.tracing.close)  # closed last: it exports what every other closer left
 
     def _register_secrets(self) -> None:
         register_credential_header(self.settings.contract.headers.reset_secret)

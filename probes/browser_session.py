@@ -53,6 +53,7 @@ log = logging.getLogger("probe.browser")
 PLUGIN = "browser"
 CONTEXT_TIMEOUT_SECONDS = 15.0
 CLOSE_TIMEOUT_SECONDS = 10.0
+FOLLOW_SECONDS = 5.0
 SCREENSHOT_TIMEOUT_MS = 5000
 TRACE_STOP_TIMEOUT_SECONDS = 15.0
 VIEWPORT = {"width": 1280, "height": 800}
@@ -103,6 +104,7 @@ class BrowserPage:
         self.base_url = run.target.service_urls()["cdn"]
         self.watch = PageWatch(page, origin_of(self.base_url), on_secret=register_secret)
         self._closing: asyncio.Future[str | None] | None = None
+        run.on_step_start(self._follow_step)
 
     # -- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -138,6 +140,12 @@ class BrowserPage:
             raise
         assert context.browser is not None
         return cls(run, pool, context.browser, context, page, scratch, ui_timeout_seconds)
+
+    async def _follow_step(self) -> None:
+        """Send the new step's ``traceparent``, so the platform's spans nest under that step."""
+        if self._closing is None:
+            with contextlib.suppress(PlaywrightError, TimeoutError):  # a dead browser fails the step's own work
+                await asyncio.wait_for(self.context.set_extra_http_headers(self.run.probe.headers()), FOLLOW_SECONDS)
 
     async def close(self, failed: bool) -> str | None:
         """Close the context, keeping artifacts when ``failed`` (or ``-v``); idempotent, never raises.

@@ -1,4 +1,4 @@
-"""The sandbox's admin API: switch faults on and off while the sandbox runs.
+"""The sandbox's admin API: switch faults on and off while the sandbox runs, read what it received.
 
 It listens on its own port and wants ``Authorization: Bearer <admin token>`` (the token is in
 ``config/sandbox-secrets/admin_token``). Switches are logged by name, never with the token.
@@ -8,6 +8,8 @@ It listens on its own port and wants ``Authorization: Bearer <admin token>`` (th
 - ``POST /faults {"fault": "deposit_fails:EUR"}`` -> 200 ``{"active": ...}``; 400
   ``unknown_fault`` for a name or parameter the catalogue does not have
 - ``DELETE /faults/{name}`` -> 200 ``{"active": ...}``; ``DELETE /faults`` -> all off
+- ``GET /traceparents`` -> ``{"seen": [{"service", "method", "path", "traceparent"}]}``, newest
+  last: the trace context the services received (``sandbox.traceparents``)
 - ``GET /liveness`` (no token) -> 200 ``OK``
 """
 
@@ -92,6 +94,9 @@ def create_app(ctx: SandboxContext) -> Starlette:
         log.warning("all faults off")
         return state()
 
+    async def traceparents(_: Request) -> Response:
+        return JSONResponse({"seen": ctx.traceparents.seen()})
+
     async def liveness(_: Request) -> Response:
         return liveness_response()
 
@@ -101,6 +106,7 @@ def create_app(ctx: SandboxContext) -> Starlette:
             Route("/faults", guarded(switch_on), methods=["POST"]),
             Route("/faults", guarded(clear), methods=["DELETE"]),
             Route("/faults/{name}", guarded(switch_off), methods=["DELETE"]),
+            Route("/traceparents", guarded(traceparents), methods=["GET"]),
             Route("/liveness", liveness, methods=["GET"]),
         ]
     )

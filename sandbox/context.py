@@ -9,6 +9,7 @@ from sandbox.accounts import AccountBook
 from sandbox.bus import EventBus
 from sandbox.faults import Faults
 from sandbox.metrics import PlatformMetrics
+from sandbox.traceparents import TraceparentLog
 
 __all__ = ["SandboxSettings", "SandboxContext", "PROFILES"]
 
@@ -55,3 +56,5 @@ class SandboxContext:
     shutting_down: bool = False
     metrics: PlatformMetrics = field(default_factory=PlatformMetrics)
     """Each service's own Prometheus registry (per sandbox: two sandboxes never share one)."""
+    traceparents: TraceparentLog = field(default_factory=TraceparentLog)
+    """The newest ``traceparent`` headers the services received (admin ``GET /traceparents``)."""

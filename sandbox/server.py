@@ -34,6 +34,7 @@ from sandbox.accounts import AccountBook
 from sandbox.bus import EventBus
 from sandbox.context import SandboxContext, SandboxSettings
 from sandbox.faults import Faults
+from sandbox.traceparents import RecordTraceparents
 
 __all__ = ["DEFAULT_DRAIN_SECONDS", "Service", "build_context", "build_services", "run_sandbox"]
 
@@ -106,6 +107,7 @@ def build_services(ctx: SandboxContext) -> list[Service]:
         services.append(Service("concierge", concierge_app, settings.concierge_port))
     if room_app is not None:
         services.append(Service("room_service", room_app, settings.room_service_port))
+    services = [Service(s.name, RecordTraceparents(s.app, s.name, ctx.traceparents), s.port) for s in services]
     services.append(Service("admin", admin.create_app(ctx), settings.admin_port))
     return services
 

@@ -127,6 +127,11 @@ class SandboxHandle:
         active: dict[str, str | None] = self._admin("GET", "/faults")["active"]
         return active
 
+    def traceparents(self) -> list[dict[str, str]]:
+        """The newest ``traceparent`` headers the services received: service, method, path, traceparent."""
+        seen: list[dict[str, str]] = self._admin("GET", "/traceparents")["seen"]
+        return seen
+
     # -- accounts --------------------------------------------------------------------------
 
     def login(self, username: str) -> str:
