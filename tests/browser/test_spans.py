@@ -116,7 +116,7 @@ async def serve_once(runtime: Runtime, scenarios: list[str]) -> str:
 
 def exemplar_trace_ids(exposition: str, family: str, **labels: str) -> set[str]:
     found = set()
-    for metric in text_string_to_metric_families(exposition):
+    for metric in text_string_to_metric_families(exposition):  # type: ignore[no-untyped-call]
         if metric.name != family:
             continue
         for sample in metric.samples:
