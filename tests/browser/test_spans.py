@@ -32,8 +32,8 @@ from harness.runtime import Runtime
 from harness.scheduler import Service
 from harness.secrets import known_secrets
 from sandbox.testing import SandboxHandle, secret
-from tests.browser.conftest import sandbox_config
 from tests.local_server import serving
+from tests.support import write_config
 
 pytestmark = pytest.mark.browser
 
@@ -146,7 +146,7 @@ async def test_runs_and_steps_are_spans_of_the_trace_each_request_carried(
         monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
         monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "200")
         clean_sandbox.fault_on("chat_down")
-        runtime = Runtime(load_settings(sandbox_config(clean_sandbox, tmp_path)))
+        runtime = Runtime(load_settings(write_config(tmp_path, clean_sandbox, ["chat", "spa_load"])))
         assert runtime.tracing.exporting
         exposition = await serve_once(runtime, ["chat", "spa_load"])
     seen = clean_sandbox.traceparents()
