@@ -425,17 +425,17 @@ def test_chat_down_pages_its_cause_once_and_a_guardrail_breach_pages_at_once(sta
 
     # The journeys fail from both regions: their pages fire, but Alertmanager holds them back.
     journey = {"severity": "page", "layer": "synthetic", "target": TARGET}
-    _until(
-        stack,
-        lambda: (
-            _firing_named(stack, "JourneyFailingMultiRegion", journey="chat")
-            and _inhibited(stack, "JourneyFailingMultiRegion", journey="chat")
-            and _inhibited(stack, "JourneyFailingMultiRegion", journey="uptime")
-        ),
-        "the chat and uptime journey pages to fire, inhibited",
-        timeout=60,
-    )
-    (chat_page,) = _firing_named(stack, "JourneyFailingMultiRegion", journey="chat")
+    chat_pages: list[dict[str, str]] = []
+
+    def journey_pages_inhibited() -> bool:
+        # Kept from the query that held: a second query may land between two evaluations.
+        chat_pages[:] = _firing_named(stack, "JourneyFailingMultiRegion", journey="chat")
+        return bool(chat_pages) and all(
+            _inhibited(stack, "JourneyFailingMultiRegion", journey=name) for name in ("chat", "uptime")
+        )
+
+    _until(stack, journey_pages_inhibited, "the chat and uptime journey pages to fire, inhibited", timeout=60)
+    (chat_page,) = chat_pages
     assert chat_page == {**journey, "alertname": "JourneyFailingMultiRegion", "journey": "chat", "team": "realtime"}
     assert "region" not in chat_page, "a multi-region page stands for the quorum, not one region"
     assert not _firing_named(stack, "ServiceDown"), "Room-Service is up: only its chat dependency is down"
