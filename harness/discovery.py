@@ -1,6 +1,7 @@
 """Finds the scenarios: every ``Scenario`` subclass defined in a module of ``scenarios/``.
 
-Adding a scenario is adding one file; nothing else is edited.
+Adding a scenario is adding one file (and its journey in ``monitoring/journeys.py``). Private
+modules (``_name``) and packages (the ``kit`` toolkit) hold no scenarios and are not read.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class SelectionError(ValueError):
 def discover() -> dict[str, type[Scenario]]:
     found: dict[str, type[Scenario]] = {}
     for module_info in sorted(pkgutil.iter_modules(scenarios_package.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
+        if module_info.name.startswith("_") or module_info.ispkg:
             continue
         module = importlib.import_module(f"scenarios.{module_info.name}")
         for value in vars(module).values():

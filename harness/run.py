@@ -13,9 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
-
-from pydantic import BaseModel
+from typing import Any, Generic, NoReturn
 
 from config.contract import Contract
 from config.settings import MissingSecret, TargetConfig
@@ -25,7 +23,7 @@ from harness.errors import RunSkipped, StepFailure
 from harness.metrics import ScenarioMetrics
 from harness.results import StepRecord
 from harness.runtime import Runtime
-from harness.scenario import Scenario
+from harness.scenario import OptionsT, Scenario
 from harness.secrets import redact, register_secret
 from probes.context import ProbeContext
 from probes.result import ProbeResult, Reason
@@ -36,9 +34,14 @@ __all__ = ["Run", "CLEANUP_GRACE_SECONDS"]
 CLEANUP_GRACE_SECONDS = 0.5  # what cleanups get past the run's timeout (a socket's goodbye, a page's close)
 
 
-class Run:
+class Run(Generic[OptionsT]):
     def __init__(
-        self, runtime: Runtime, scenario: Scenario, target_name: str, options: BaseModel, timeout_seconds: float
+        self,
+        runtime: Runtime,
+        scenario: Scenario[OptionsT],
+        target_name: str,
+        options: OptionsT,
+        timeout_seconds: float,
     ) -> None:
         self.runtime = runtime
         self.scenario = scenario

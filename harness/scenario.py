@@ -3,34 +3,38 @@
     class BetSettlement(Scenario):
         \"\"\"A customer places a dice bet and sees the right balance.\"\"\"
         name = "bet_settlement"
-        tags = ("api", "money")
-        moves_money = True
+        tags = ("api", "money")  # "money": moves_money is true
 
-        async def journey(self, run: Run) -> None:
+        async def journey(self, run: Run[BetOptions]) -> None:
             async with run.step("log in"):
                 ...
 
-Metadata is class attributes; per-scenario settings are a pydantic ``Options`` model whose
-values come from the config's ``scenarios.overrides.<name>.options``.
+Metadata is class attributes; per-scenario settings are a pydantic model named once, as the
+type argument (``Scenario[BetOptions]``): it becomes ``Options``, its values come from the
+config's ``scenarios.overrides.<name>.options``, and ``run.options`` has its type.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
 if TYPE_CHECKING:
     from harness.run import Run
 
-__all__ = ["Scenario", "NoOptions"]
+__all__ = ["Scenario", "NoOptions", "OptionsT"]
 
 
 class NoOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Scenario:
+OptionsT = TypeVar("OptionsT", bound=BaseModel, default=BaseModel)
+
+
+class Scenario(Generic[OptionsT]):
     name: ClassVar[str] = ""
     tags: ClassVar[tuple[str, ...]] = ()
     interval_seconds: ClassVar[float] = 60.0
@@ -38,7 +42,19 @@ class Scenario:
     moves_money: ClassVar[bool] = False
     Options: ClassVar[type[BaseModel]] = NoOptions
 
-    async def journey(self, run: Run) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """``class X(Scenario[XOptions])`` sets ``X.Options = XOptions``: the options are named once;
+        ``moves_money`` follows the ``money`` tag unless the class says otherwise."""
+        super().__init_subclass__(**kwargs)
+        if "moves_money" not in cls.__dict__:  # a journey tagged "money" moves money, and only one
+            cls.moves_money = "money" in cls.tags
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Scenario:
+                [options] = get_args(base)
+                if isinstance(options, type) and issubclass(options, BaseModel):
+                    cls.Options = options
+
+    async def journey(self, run: Run[OptionsT]) -> None:
         raise NotImplementedError
 
     @classmethod

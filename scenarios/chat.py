@@ -11,15 +11,16 @@ import time
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from harness import Reason, Run, Scenario
 from probes.socketio import SocketClient
+from scenarios.kit import Options
 
 __all__ = ["Chat"]
 
 
-def _accepted(run: Run, event: str, ack: Any) -> dict[str, Any]:
+def _accepted(run: Run[ChatOptions], event: str, ack: Any) -> dict[str, Any]:
     """An ack must be ``{"ok": true, ...}``; a refusal names the platform's error code."""
     if not isinstance(ack, dict):
         run.fail(Reason.UNEXPECTED_BODY, f"{event} ack is not an object")
@@ -30,7 +31,13 @@ def _accepted(run: Run, event: str, ack: Any) -> dict[str, Any]:
     return ack
 
 
-class Chat(Scenario):
+class ChatOptions(Options):
+    room: str = Field("synthetic-probes", min_length=1, max_length=64)  # a room customers do not use
+    ack_deadline_seconds: float = Field(5.0, gt=0)
+    delivery_deadline_seconds: float = Field(10.0, gt=0)
+
+
+class Chat(Scenario[ChatOptions]):
     """A chat message is acknowledged and delivered to every connection in the room."""
 
     name = "chat"
@@ -38,15 +45,7 @@ class Chat(Scenario):
     interval_seconds = 60.0
     timeout_seconds = 30.0
 
-    class Options(BaseModel):
-        model_config = ConfigDict(frozen=True, extra="forbid")
-
-        room: str = Field("synthetic-probes", min_length=1, max_length=64)  # a room customers do not use
-        ack_deadline_seconds: float = Field(5.0, gt=0)
-        delivery_deadline_seconds: float = Field(10.0, gt=0)
-
-    async def journey(self, run: Run) -> None:
-        options: Chat.Options = run.options  # type: ignore[assignment]
+    async def journey(self, run: Run[ChatOptions]) -> None:
         events = run.contract.events
 
         async with run.step("log in"):
@@ -59,7 +58,7 @@ class Chat(Scenario):
         async with run.step("join room"):
             for client in (sender, receiver):
                 ack = await run.ack(
-                    client, events.chat_join, {"room": options.room}, timeout=options.ack_deadline_seconds
+                    client, events.chat_join, {"room": run.options.room}, timeout=run.options.ack_deadline_seconds
                 )
                 _accepted(run, events.chat_join, ack)
 
@@ -70,8 +69,8 @@ class Chat(Scenario):
             ack = await run.ack(
                 sender,
                 events.chat_send,
-                {"room": options.room, "text": text, "client_msg_id": client_msg_id},
-                timeout=options.ack_deadline_seconds,
+                {"room": run.options.room, "text": text, "client_msg_id": client_msg_id},
+                timeout=run.options.ack_deadline_seconds,
             )
             message_id = _accepted(run, events.chat_send, ack).get("message_id")
             run.expect(
@@ -82,14 +81,14 @@ class Chat(Scenario):
 
         async with run.step("message delivered"):
             for role, client in (("receiver", receiver), ("sender", sender)):
-                await self._delivered(run, client, role, options, client_msg_id, message_id, text, sent_at)
+                await self._delivered(run, client, role, run.options, client_msg_id, message_id, text, sent_at)
 
     @staticmethod
     async def _delivered(
-        run: Run,
+        run: Run[ChatOptions],
         client: SocketClient,
         role: str,
-        options: Chat.Options,
+        options: ChatOptions,
         client_msg_id: str,
         message_id: Any,
         text: str,

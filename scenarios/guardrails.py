@@ -24,9 +24,16 @@ from pydantic import Field
 
 from harness import Reason, Run, Scenario
 from harness.clients import Answer, ServiceClient
-from scenarios._money import decimal, idempotency_headers, usd_value
-from scenarios._payments import Deadlines, Payment, balance_of, settle, top_up
-from scenarios.bet_settlement import StakeFacts, journey_currency, stake_facts
+from scenarios.kit import (
+    CurrencyOption,
+    Deadlines,
+    Payment,
+    StakeFacts,
+    VaultAccount,
+    decimal,
+    idempotency_headers,
+    usd_value,
+)
 
 __all__ = ["Guardrails"]
 
@@ -49,44 +56,43 @@ REFUSAL_CODES = frozenset({*VALIDATION_ORDER, "bet_already_settled", "idempotenc
 BETS_AT_MOST = 6
 
 
-class Guardrails(Scenario):
+class GuardrailsOptions(Deadlines, CurrencyOption):
+    floor_stakes: int = Field(10, ge=BETS_AT_MOST)  # top up when holding fewer minimum stakes
+    top_up_stakes: int = Field(50, ge=BETS_AT_MOST)  # ... to this many (stays below max_stake)
+    unsupported_currency: str = "XTS"  # ISO 4217's code for testing: no platform offers it
+    rewards_deadline_seconds: float = Field(30.0, gt=0)  # for the account's first points
+    leaderboard_limit: int = Field(100, ge=1)
+
+
+class Guardrails(Scenario[GuardrailsOptions]):
     """Limits, amounts, currencies, rollback, idempotency, double spend, reset secret, leaderboard."""
 
     name = "guardrails"
     tags = ("api", "money", "guardrails")
     interval_seconds = 300.0
     timeout_seconds = 120.0
-    moves_money = True
 
-    class Options(Deadlines):
-        currency: str | None = None  # default: the target's first currency
-        floor_stakes: int = Field(10, ge=BETS_AT_MOST)  # top up when holding fewer minimum stakes
-        top_up_stakes: int = Field(50, ge=BETS_AT_MOST)  # ... to this many (stays below max_stake)
-        unsupported_currency: str = "XTS"  # ISO 4217's code for testing: no platform offers it
-        rewards_deadline_seconds: float = Field(30.0, gt=0)  # for the account's first points
-        leaderboard_limit: int = Field(100, ge=1)
-
-    async def journey(self, run: Run) -> None:
-        options: Guardrails.Options = run.options  # type: ignore[assignment]
-        code = journey_currency(run, options.currency)
+    async def journey(self, run: Run[GuardrailsOptions]) -> None:
+        code = run.options.journey_currency(run)
 
         async with run.step("prepare account"):
-            vault = await run.as_customer("vault")
-            facts = await stake_facts(run, vault, code)
+            account = await VaultAccount.log_in(run)
+            vault = account.client
+            facts = await account.stake_facts(code)
             currency, stake = facts.currency, facts.min_stake
-            balance = await balance_of(run, vault, code)
-            top_up_to = stake * options.top_up_stakes
-            low = balance < stake * options.floor_stakes
+            balance = await account.balance(code)
+            top_up_to = stake * run.options.top_up_stakes
+            low = balance < stake * run.options.floor_stakes
             needed = max(top_up_to - balance, currency.min_deposit) if low else Decimal(0)
             run.spend_stake(usd_value(stake * BETS_AT_MOST + needed, facts.rate))
             if needed:
-                balance = await top_up(run, vault, currency, top_up_to, options)
+                balance = await account.top_up(currency, top_up_to, top_up_to, run.options.completion)
             run.expect(
                 f"the guardrail account holds {balance} {code}, not less than max_stake {facts.max_stake}",
                 balance < facts.max_stake,
             )
 
-        checks = Refusals(run, vault, facts, options.history_limit)
+        checks = Refusals(account, facts, run.options.history_limit)
         unit = currency.unit
         async with run.step("stake above max"):
             await checks.stake(currency.text(facts.max_stake + unit), "stake_above_limit")
@@ -98,12 +104,12 @@ class Guardrails(Scenario):
         async with run.step("stake with too many decimals"):
             await checks.stake(currency.text(stake) + "1", "invalid_amount")
         async with run.step("unsupported currency"):
-            await checks.stake(currency.text(stake), "unsupported_currency", code=options.unsupported_currency)
+            await checks.stake(currency.text(stake), "unsupported_currency", code=run.options.unsupported_currency)
         async with run.step("stake above balance"):
-            held = await balance_of(run, vault, code)
+            held = await account.balance(code)
             await checks.stake(currency.text(held + unit), "insufficient_funds")
         async with run.step("withdrawal above balance"):
-            held = await balance_of(run, vault, code)
+            held = await account.balance(code)
             await checks.withdrawal(currency.text(held + unit), "insufficient_funds")
         async with run.step("withdrawal above max"):
             await checks.withdrawal(currency.text(currency.max_withdrawal + unit), "withdrawal_above_limit")
@@ -129,14 +135,14 @@ class Guardrails(Scenario):
             await checks.debited_once(one, [two])
 
         async with run.step("idempotency key reuse"):
-            before = await balance_of(run, vault, code)
+            before = await account.balance(code)
             answer = await checks.post_bet(stake, key, selection="low", expect=("[STATUS] < 500",))
             request = f"POST {run.paths.bets}"
             checks.refused("the same Idempotency-Key with another bet", request, answer, "idempotency_key_reused")
             await checks.balance_is(before, "a bet refused for a reused key")
 
         async with run.step("withdrawal race"):
-            await checks.withdrawal_race(options)
+            await checks.withdrawal_race(run.options)
 
         async with run.step("reset without secret"):
             concierge = await run.as_customer("concierge")
@@ -144,15 +150,16 @@ class Guardrails(Scenario):
             checks.refused("rewards reset without the secret", f"POST {run.paths.rewards_reset}", answer, None, 403)
 
         async with run.step("leaderboard hides synthetic"):
-            await leaderboard_hides_account(run, concierge, options)
+            await leaderboard_hides_account(run, concierge, run.options)
 
 
 class Refusals:
     """The scenario's requests that must be refused, and the checks that nothing moved."""
 
-    def __init__(self, run: Run, vault: ServiceClient, facts: StakeFacts, history_limit: int) -> None:
-        self.run = run
-        self.vault = vault
+    def __init__(self, account: VaultAccount, facts: StakeFacts, history_limit: int) -> None:
+        self.run = account.run
+        self.account = account
+        self.vault = account.client
         self.facts = facts
         self.code = facts.currency.code
         self.history_limit = history_limit
@@ -177,12 +184,12 @@ class Refusals:
         self.run.fail(mismatch, f"{what}: {said}, {expected}")
 
     async def balance_is(self, expected: Decimal, after: str) -> None:
-        now = await balance_of(self.run, self.vault, self.code)
+        now = await self.account.balance(self.code)
         self.run.expect_equal(f"{self.code} balance after {after}", now, expected, reason=BREACH)
 
     async def stake(self, stake: str, error: str, code: str | None = None) -> None:
         """A bet with this stake (and currency) is refused with ``error`` and moves nothing."""
-        before = await balance_of(self.run, self.vault, self.code)
+        before = await self.account.balance(self.code)
         body = {"game": "dice", "currency": code or self.code, "stake": stake, "selection": "high"}
         answer = await self.vault.post(
             self.run.paths.bets, body, headers=idempotency_headers(self.run), expect=("[STATUS] < 500",)
@@ -192,7 +199,7 @@ class Refusals:
 
     async def withdrawal(self, amount: str, error: str) -> None:
         """A withdrawal of this amount is refused with ``error`` and moves nothing."""
-        before = await balance_of(self.run, self.vault, self.code)
+        before = await self.account.balance(self.code)
         answer = await self.post_withdrawal(amount, expect=("[STATUS] < 500",))
         self.refused(f"withdrawal of {amount} {self.code}", f"POST {self.run.paths.withdrawals}", answer, error)
         await self.balance_is(before, "a refused withdrawal")
@@ -226,21 +233,15 @@ class Refusals:
         for replay in replays:
             run.expect_equal("bet_id of a replayed bet", str(replay.json["bet_id"]), bet_id, reason=BREACH)
         await self.balance_is(decimal(first.json["balance_after"], "balance_after"), "a replayed bet")
-        history = await self.vault.get(f"{run.paths.transactions}?limit={self.history_limit}")
-        if not isinstance(history.json, list):
-            run.fail(Reason.UNEXPECTED_BODY, "transactions: expected a JSON list")
-        debits = [
-            e
-            for e in history.json
-            if isinstance(e, dict) and e.get("ref_id") == bet_id and e.get("type") == "bet_debit"
-        ]
+        history = await self.account.history(bet_id, self.history_limit)
+        debits = [e for e in history if e.get("type") == "bet_debit"]
         run.expect(f"{code} history has no bet_debit for the bet", bool(debits))
         run.expect_equal(f"{code} bet_debit entries of a replayed bet", len(debits), 1, reason=BREACH)
 
-    async def withdrawal_race(self, options: Guardrails.Options) -> None:
+    async def withdrawal_race(self, options: GuardrailsOptions) -> None:
         """Two withdrawals of the whole balance at once: at most one may complete."""
         run, code, currency = self.run, self.code, self.facts.currency
-        balance = await balance_of(run, self.vault, code)
+        balance = await self.account.balance(code)
         amount = currency.text(balance)
         answers = await asyncio.gather(*(self.post_withdrawal(amount, ("[STATUS] < 500",)) for _ in range(2)))
         accepted = [a for a in answers if a.status == 200]
@@ -252,7 +253,7 @@ class Refusals:
         completed = 0
         for answer in accepted:
             payment = Payment("withdrawal", str(_field(run, answer, "withdrawal_id")), currency, balance)
-            completed += await settle(run, self.vault, payment, options) == "completed"
+            completed += await self.account.settle(payment, run.options.completion) == "completed"
         run.expect(f"two withdrawals of the whole balance ({amount} {code}) both completed", completed <= 1, BREACH)
         await self.balance_is(balance - balance * completed, "racing withdrawals")
 
@@ -264,16 +265,18 @@ def _got_past(expected: str | None, got: Any) -> bool:
     return bool(VALIDATION_ORDER[got] > VALIDATION_ORDER[expected])
 
 
-def _field(run: Run, answer: Answer, name: str) -> Any:
+def _field(run: Run[GuardrailsOptions], answer: Answer, name: str) -> Any:
     if not isinstance(answer.json, dict) or name not in answer.json:
         run.fail(Reason.UNEXPECTED_BODY, f"answer has no field {name!r}")
     return answer.json[name]
 
 
-async def leaderboard_hides_account(run: Run, concierge: ServiceClient, options: Guardrails.Options) -> None:
+async def leaderboard_hides_account(
+    run: Run[GuardrailsOptions], concierge: ServiceClient, options: GuardrailsOptions
+) -> None:
     """Once the account has leaderboard points, no leaderboard entry may be the account."""
     session = await run.session()
-    deadline = time.monotonic() + options.rewards_deadline_seconds
+    deadline = time.monotonic() + run.options.rewards_deadline_seconds
     while True:
         me = await concierge.get(run.paths.rewards_me, expect=("[STATUS] == 200", "has([BODY].leaderboard_points)"))
         if decimal(str(me.json["leaderboard_points"]), "leaderboard_points") > 0:
@@ -281,8 +284,8 @@ async def leaderboard_hides_account(run: Run, concierge: ServiceClient, options:
         if time.monotonic() >= deadline:
             run.log.warning("leaderboard not checked: the account has no leaderboard points yet")
             return
-        await asyncio.sleep(options.poll_interval_seconds)
-    board = await concierge.get(f"{run.paths.leaderboard}?limit={options.leaderboard_limit}")
+        await asyncio.sleep(run.options.poll_interval_seconds)
+    board = await concierge.get(f"{run.paths.leaderboard}?limit={run.options.leaderboard_limit}")
     if not isinstance(board.json, list):
         run.fail(Reason.UNEXPECTED_BODY, "leaderboard: expected a JSON list")
     names = {session.username, session.display_name} - {None}

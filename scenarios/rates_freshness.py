@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from harness import Reason, Run, Scenario
-from scenarios._money import decimal
+from scenarios.kit import Options, decimal
 
 __all__ = ["RatesFreshness"]
 
@@ -27,7 +27,12 @@ def _instant(value: object) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-class RatesFreshness(Scenario):
+class RatesFreshnessOptions(Options):
+    max_age_seconds: float = Field(15 * 60, gt=0)
+    max_clock_skew_seconds: float = Field(5 * 60, ge=0)  # an updated_at this far ahead is accepted
+
+
+class RatesFreshness(Scenario[RatesFreshnessOptions]):
     """A rate for every configured currency, updated within the configured age."""
 
     name = "rates_freshness"
@@ -35,18 +40,11 @@ class RatesFreshness(Scenario):
     interval_seconds = 60.0
     timeout_seconds = 20.0
 
-    class Options(BaseModel):
-        model_config = ConfigDict(frozen=True, extra="forbid")
-
-        max_age_seconds: float = Field(15 * 60, gt=0)
-        max_clock_skew_seconds: float = Field(5 * 60, ge=0)  # an updated_at this far ahead is accepted
-
     @classmethod
     def needs_account(cls, options: BaseModel) -> bool:
         return False
 
-    async def journey(self, run: Run) -> None:
-        options: RatesFreshness.Options = run.options  # type: ignore[assignment]
+    async def journey(self, run: Run[RatesFreshnessOptions]) -> None:
 
         async with run.step("read rates"):
             answer = await run.vault.get(
@@ -74,7 +72,7 @@ class RatesFreshness(Scenario):
                 run.fail(Reason.UNEXPECTED_BODY, "rates: updated_at is not an ISO 8601 time with a zone")
             age = (datetime.now(UTC) - updated_at).total_seconds()
             run.expect(
-                f"rates updated {age:.0f} s ago, more than {options.max_age_seconds:g} s",
-                age <= options.max_age_seconds,
+                f"rates updated {age:.0f} s ago, more than {run.options.max_age_seconds:g} s",
+                age <= run.options.max_age_seconds,
             )
-            run.expect(f"rates updated_at {-age:.0f} s in the future", age >= -options.max_clock_skew_seconds)
+            run.expect(f"rates updated_at {-age:.0f} s in the future", age >= -run.options.max_clock_skew_seconds)

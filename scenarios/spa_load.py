@@ -13,9 +13,8 @@ import re
 from pydantic import BaseModel, Field
 
 from harness import Reason, Run, Scenario
-from probes.browser_session import browser_page
 from probes.browser_watch import Seen
-from scenarios._spa import SpaOptions
+from scenarios.kit import Spa, SpaOptions
 
 __all__ = ["SpaLoad"]
 
@@ -40,7 +39,13 @@ def cached_briefly(cache_control: str, max_seconds: int) -> bool:
     return age is not None and age <= max_seconds and "immutable" not in lowered
 
 
-class SpaLoad(Scenario):
+class SpaLoadOptions(SpaOptions):
+    assets_prefix: str = "/assets/"
+    asset_min_max_age_seconds: int = Field(30 * 24 * 3600, ge=1)  # "long-lived": 30 days at least
+    index_max_age_seconds: int = Field(300, ge=0)  # index.html: revalidated, or 5 minutes at most
+
+
+class SpaLoad(Scenario[SpaLoadOptions]):
     """The app loads through the CDN with no error, cached right, and shows its login form."""
 
     name = "spa_load"
@@ -48,27 +53,22 @@ class SpaLoad(Scenario):
     interval_seconds = 120.0
     timeout_seconds = 45.0
 
-    class Options(SpaOptions):
-        assets_prefix: str = "/assets/"
-        asset_min_max_age_seconds: int = Field(30 * 24 * 3600, ge=1)  # "long-lived": 30 days at least
-        index_max_age_seconds: int = Field(300, ge=0)  # index.html: revalidated, or 5 minutes at most
-
     @classmethod
     def needs_account(cls, options: BaseModel) -> bool:
         return False  # it checks the login form is offered, and logs in as nobody
 
-    async def journey(self, run: Run) -> None:
-        options: SpaLoad.Options = run.options  # type: ignore[assignment]
+    async def journey(self, run: Run[SpaLoadOptions]) -> None:
         selectors = run.contract.selectors
 
-        async with browser_page(run, options.ui_timeout_seconds) as page:
+        async with Spa.opened(run, run.options) as app:
+            page = app.page
             async with run.step("open the app"):
-                await page.goto(options.path)
+                await page.goto(run.options.path)
 
             async with run.step("assets"):
                 own = page.watch.responses
-                self._check_index(run, own, options)
-                self._check_assets(run, own, options)
+                self._check_index(run, own, run.options)
+                self._check_assets(run, own, run.options)
 
             async with run.step("no errors"):
                 page.expect_clean()
@@ -83,7 +83,7 @@ class SpaLoad(Scenario):
                 page.expect_clean()  # nothing went wrong while the app rendered
 
     @staticmethod
-    def _check_index(run: Run, own: list[Seen], options: SpaLoad.Options) -> None:
+    def _check_index(run: Run[SpaLoadOptions], own: list[Seen], options: SpaLoadOptions) -> None:
         document = next((s for s in own if s.method == "GET" and s.path == options.path), None)
         if document is None:
             run.fail(Reason.ASSERTION, f"no answer for GET {options.path} seen")
@@ -94,7 +94,7 @@ class SpaLoad(Scenario):
         )
 
     @staticmethod
-    def _check_assets(run: Run, own: list[Seen], options: SpaLoad.Options) -> None:
+    def _check_assets(run: Run[SpaLoadOptions], own: list[Seen], options: SpaLoadOptions) -> None:
         assets = [s for s in own if s.path.startswith(options.assets_prefix)]
         run.expect(f"the page loaded nothing under {options.assets_prefix}", bool(assets))
         for seen in assets:

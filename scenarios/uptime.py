@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Coroutine
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from harness import Reason, Run, Scenario
 from probes import health, tls
 from probes.result import ProbeResult
+from scenarios.kit import Options
 
 __all__ = ["Uptime"]
 
@@ -27,7 +28,32 @@ SERVICES = ("vault", "concierge", "room_service", "cdn")
 STEPS_MARGIN_SECONDS = 1.0  # the run keeps this for its steps, even when every service hangs
 
 
-class Uptime(Scenario):
+class UptimeOptions(Options):
+    # A browser starts on long-polling and upgrades to WebSocket; a proxy may break either.
+    socket_transports: tuple[Literal["websocket", "polling"], ...] = ("websocket", "polling")
+    health_timeout_seconds: float = Field(5.0, gt=0)  # per request (liveness and health)
+    # /health is read this many times in a row: a check that flaps (ok, error, ok...) takes
+    # tasks in and out of the ALB's target group, and one read would see it only half the time.
+    health_reads: int = Field(2, ge=1, le=5)
+    tls_verify: bool = True
+    tls_ca_file: Path | None = None  # a private CA for https targets (default: the system's)
+    tls_timeout_seconds: float = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _reads_fit_the_timeout(self, info: ValidationInfo) -> UptimeOptions:
+        """Given the run's ``timeout_seconds`` (validation context), every read must fit in it."""
+        timeout = (info.context or {}).get("timeout_seconds")
+        worst = 2 * self.health_reads * self.health_timeout_seconds
+        if timeout is not None and worst > timeout - STEPS_MARGIN_SECONDS:
+            raise ValueError(
+                f"{self.health_reads} health_reads x 2 requests x health_timeout_seconds "
+                f"{self.health_timeout_seconds:g} = {worst:g} s do not fit in the run's timeout_seconds "
+                f"{timeout:g} less {STEPS_MARGIN_SECONDS:g} s for its steps"
+            )
+        return self
+
+
+class Uptime(Scenario[UptimeOptions]):
     """Each service's /liveness and /health, one series per dependency (database, kafka, chat...)."""
 
     name = "uptime"
@@ -35,62 +61,35 @@ class Uptime(Scenario):
     interval_seconds = 30.0
     timeout_seconds = 25.0
 
-    class Options(BaseModel):
-        model_config = ConfigDict(frozen=True, extra="forbid")
-
-        # A browser starts on long-polling and upgrades to WebSocket; a proxy may break either.
-        socket_transports: tuple[Literal["websocket", "polling"], ...] = ("websocket", "polling")
-        health_timeout_seconds: float = Field(5.0, gt=0)  # per request (liveness and health)
-        # /health is read this many times in a row: a check that flaps (ok, error, ok...) takes
-        # tasks in and out of the ALB's target group, and one read would see it only half the time.
-        health_reads: int = Field(2, ge=1, le=5)
-        tls_verify: bool = True
-        tls_ca_file: Path | None = None  # a private CA for https targets (default: the system's)
-        tls_timeout_seconds: float = Field(5.0, gt=0)
-
-        @model_validator(mode="after")
-        def _reads_fit_the_timeout(self, info: ValidationInfo) -> Uptime.Options:
-            """Given the run's ``timeout_seconds`` (validation context), every read must fit in it."""
-            timeout = (info.context or {}).get("timeout_seconds")
-            worst = 2 * self.health_reads * self.health_timeout_seconds
-            if timeout is not None and worst > timeout - STEPS_MARGIN_SECONDS:
-                raise ValueError(
-                    f"{self.health_reads} health_reads x 2 requests x health_timeout_seconds "
-                    f"{self.health_timeout_seconds:g} = {worst:g} s do not fit in the run's timeout_seconds "
-                    f"{timeout:g} less {STEPS_MARGIN_SECONDS:g} s for its steps"
-                )
-            return self
-
     @classmethod
     def needs_account(cls, options: BaseModel) -> bool:
         return bool(getattr(options, "socket_transports", ()))  # a socket.io client logs in first
 
-    async def journey(self, run: Run) -> None:
-        options: Uptime.Options = run.options  # type: ignore[assignment]
+    async def journey(self, run: Run[UptimeOptions]) -> None:
         urls = run.target.service_urls()
         budget = max(0.2, run.remaining_seconds() - STEPS_MARGIN_SECONDS)
         steps: list[Awaitable[None]] = []
         for service in SERVICES:
-            steps.append(_health_step(run, service, urls[service], options, budget))
+            steps.append(_health_step(run, service, urls[service], run.options, budget))
             if urls[service].startswith("https://"):
-                steps.append(_tls_step(run, service, urls[service], options, budget))
+                steps.append(_tls_step(run, service, urls[service], run.options, budget))
         ended = await asyncio.gather(*steps, return_exceptions=True)
         failure = next((e for e in ended if isinstance(e, BaseException)), None)
         if failure is not None:
             raise failure  # the first failing step, in step order
 
-        for transport in options.socket_transports:
+        for transport in run.options.socket_transports:
             async with run.step(f"socket {transport}"):
                 client = await run.socket(transport=transport)
                 await client.close()
 
 
-async def _health_step(run: Run, service: str, url: str, options: Uptime.Options, budget: float) -> None:
+async def _health_step(run: Run[UptimeOptions], service: str, url: str, options: UptimeOptions, budget: float) -> None:
     """Step ``<service> health``: liveness then health, ``health_reads`` times; gauges exported first."""
     module = health.HealthModule(
         health_path=run.contract.health_path(service),
         liveness_path=run.contract.liveness_path(service),
-        timeout_seconds=options.health_timeout_seconds,
+        timeout_seconds=run.options.health_timeout_seconds,
         max_body_bytes=run.max_body_bytes,
     )
 
@@ -99,7 +98,7 @@ async def _health_step(run: Run, service: str, url: str, options: Uptime.Options
 
         A service that does not answer at all is not read again: it would only wait once more."""
         outcomes: list[ProbeResult] = []
-        for _ in range(options.health_reads):
+        for _ in range(run.options.health_reads):
             outcomes.append(await health.probe(url, module, run.probe))
             if outcomes[-1].reason in (Reason.TIMEOUT, Reason.CONNECT_ERROR, Reason.TLS_ERROR):
                 break
@@ -119,12 +118,12 @@ async def _health_step(run: Run, service: str, url: str, options: Uptime.Options
             run.fail(result.reason or Reason.ERROR, f"{service}: {result.message}")
 
 
-async def _tls_step(run: Run, service: str, url: str, options: Uptime.Options, budget: float) -> None:
+async def _tls_step(run: Run[UptimeOptions], service: str, url: str, options: UptimeOptions, budget: float) -> None:
     """Step ``<service> tls``: the certificate is valid, and its expiry is exported."""
     module = tls.TlsModule(
-        verify=options.tls_verify,
-        ca_file=options.tls_ca_file,
-        timeout_seconds=min(budget, options.tls_timeout_seconds),
+        verify=run.options.tls_verify,
+        ca_file=run.options.tls_ca_file,
+        timeout_seconds=min(budget, run.options.tls_timeout_seconds),
     )
     async with run.step(f"{service} tls"):
         result = await _within(budget, tls.probe(url, module, run.probe), "TLS handshake")

@@ -18,19 +18,24 @@ from harness import Reason, Run, StepFailure
 from harness.clients import Answer
 from harness.runtime import Runtime
 from sandbox.money import CURRENCIES, RATES
-from scenarios._money import Currency, decimal, stake_usd, usd_value
-from scenarios.bet_settlement import Bet, StakeFacts, stake_for
-from scenarios.level_up import LevelUp
-from scenarios.rewards import (
+from scenarios.kit import (
     ROUNDING_STAKE_USD,
+    Bet,
+    Currency,
+    Level,
     RewardRules,
-    Rewards,
+    StakeFacts,
     Standing,
-    _whole,
-    check_stake_usd,
+    VaultAccount,
+    decimal,
     expect_earned,
     points_for,
+    stake_usd,
+    usd_value,
 )
+from scenarios.kit.concierge import _whole
+from scenarios.level_up import LevelUpOptions
+from scenarios.rewards import Rewards, RewardsOptions
 from tests.core.conftest import write_config
 
 D = Decimal
@@ -96,13 +101,13 @@ def facts(code: str) -> StakeFacts:
     ],
 )
 def test_a_stake_is_worth_at_least_its_usd_value_within_the_limits(wanted_usd: str | None, stake: str) -> None:
-    assert stake_for(facts("EUR"), D(wanted_usd) if wanted_usd else None) == D(stake)
+    assert facts("EUR").stake_for(D(wanted_usd) if wanted_usd else None) == D(stake)
 
 
 @pytest.mark.parametrize("code", sorted(RATES))
 def test_the_default_stake_earns_a_fraction_of_a_point_in_every_currency(code: str) -> None:
-    assert Rewards.Options().stake_usd == LevelUp.Options().stake_usd == ROUNDING_STAKE_USD
-    usd = stake_usd(stake_for(facts(code), ROUNDING_STAKE_USD), RATES[code])
+    assert RewardsOptions().stake_usd == LevelUpOptions().stake_usd == ROUNDING_STAKE_USD
+    usd = stake_usd(facts(code).stake_for(ROUNDING_STAKE_USD), RATES[code])
     for per_usd in (D(1), D(10)):  # the contract's VIP and leaderboard points per USD
         points = usd * per_usd
         assert points != points.to_integral_value(), f"{code}: {points} points are whole"
@@ -112,7 +117,7 @@ def test_the_default_stake_earns_a_fraction_of_a_point_in_every_currency(code: s
 def test_a_platform_truncating_stake_usd_differs_in_at_least_one_currency() -> None:
     differs = []
     for code, rate in RATES.items():
-        stake = stake_for(facts(code), ROUNDING_STAKE_USD)
+        stake = facts(code).stake_for(ROUNDING_STAKE_USD)
         if stake_usd(stake, rate) != (stake / rate).quantize(D("0.01"), rounding=ROUND_DOWN):
             differs.append(code)
     assert differs, "every currency's default stake is worth whole cents: truncation would pass"
@@ -141,11 +146,11 @@ def test_a_currency_knows_its_unit_and_wire_form() -> None:
     assert (usd.unit, usd.text(D("5")), usd.text(D("1.005"))) == (D("0.01"), "5.00", "1.00")
 
 
-# -- the rewards checks, on a real Run (no platform: the rate is read from a stand-in Vault) ----
+# -- the rewards checks, on a real Run (no platform: the rate is read from a stand-in Vault client) ----
 
 
 class RatesVault:
-    """Stands in for Vault's ``GET /v1/rates`` only: ``check_stake_usd`` re-reads the rate there."""
+    """Stands in for Vault's ``GET /v1/rates`` only: ``expect_stake_usd`` re-reads the rate there."""
 
     def __init__(self, rate: str) -> None:
         self.rate, self.calls = rate, 0
@@ -156,47 +161,47 @@ class RatesVault:
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Run:
+def run(tmp_path: Path) -> Run[RewardsOptions]:
     runtime = Runtime(load_settings(write_config(tmp_path, "http://127.0.0.1:9")))
-    return Run(runtime, Rewards(), "fake", Rewards.Options(), 5.0)
+    return Run(runtime, Rewards(), "fake", RewardsOptions(), 5.0)
 
 
 def bet(stake: str, usd: str) -> Bet:
     return Bet("b-1", "EUR", D(stake), "loss", D(0), D(0), D(0), D(usd), 0.0)
 
 
-async def test_stake_usd_at_the_rate_of_the_stake_passes_without_reading_rates_again(run: Run) -> None:
+async def test_stake_usd_at_the_rate_of_the_stake_passes_without_reading_rates_again(run: Run[RewardsOptions]) -> None:
     vault = RatesVault("0.92")
-    assert await check_stake_usd(run, vault, facts("EUR"), bet("1.45", "1.58")) == D("1.58")  # type: ignore[arg-type]
+    assert await VaultAccount(run, vault).expect_stake_usd(facts("EUR"), bet("1.45", "1.58")) == D("1.58")  # type: ignore[arg-type]
     assert vault.calls == 0
 
 
-async def test_stake_usd_at_a_rate_that_moved_is_checked_at_the_new_rate(run: Run) -> None:
+async def test_stake_usd_at_a_rate_that_moved_is_checked_at_the_new_rate(run: Run[RewardsOptions]) -> None:
     vault = RatesVault("0.90")  # 1.45 / 0.90 = 1.6111...
-    assert await check_stake_usd(run, vault, facts("EUR"), bet("1.45", "1.61")) == D("1.61")  # type: ignore[arg-type]
+    assert await VaultAccount(run, vault).expect_stake_usd(facts("EUR"), bet("1.45", "1.61")) == D("1.61")  # type: ignore[arg-type]
     assert vault.calls == 1
 
 
-async def test_a_rate_gone_from_the_answer_keeps_the_rate_of_the_stake(run: Run) -> None:
+async def test_a_rate_gone_from_the_answer_keeps_the_rate_of_the_stake(run: Run[RewardsOptions]) -> None:
     class NoEurVault(RatesVault):
         async def get(self, path: str, expect: tuple[str, ...] = ()) -> Answer:
             self.calls += 1
             return Answer(200, {"base": "USD", "rates": {"GBP": "0.79"}}, {}, 0.0)
 
     with pytest.raises(StepFailure) as failure:
-        await check_stake_usd(run, NoEurVault("-"), facts("EUR"), bet("1.45", "1.60"))  # type: ignore[arg-type]
+        await VaultAccount(run, NoEurVault("-")).expect_stake_usd(facts("EUR"), bet("1.45", "1.60"))  # type: ignore[arg-type]
     assert failure.value.message == "stake_usd of a 1.45 EUR bet at rate 0.92: got 1.60, expected 1.58"
 
 
 @pytest.mark.parametrize("wrong", ["1.57", "1.59", "1.576"])
-async def test_stake_usd_rounded_any_other_way_fails(run: Run, wrong: str) -> None:
+async def test_stake_usd_rounded_any_other_way_fails(run: Run[RewardsOptions], wrong: str) -> None:
     with pytest.raises(StepFailure) as failure:
-        await check_stake_usd(run, RatesVault("0.92"), facts("EUR"), bet("1.45", wrong))  # type: ignore[arg-type]
+        await VaultAccount(run, RatesVault("0.92")).expect_stake_usd(facts("EUR"), bet("1.45", wrong))  # type: ignore[arg-type]
     assert failure.value.reason is Reason.ASSERTION
     assert failure.value.message == f"stake_usd of a 1.45 EUR bet at rate 0.92: got {wrong}, expected 1.58"
 
 
-RULES = RewardRules(D(1), D(10), ((1, "Bronze", D(0)),))
+RULES = RewardRules(D(1), D(10), (Level(1, "Bronze", D(0)),))
 BEFORE = Standing(D("100.00"), D(100), D(1000), 1, "Bronze")
 
 
@@ -210,7 +215,9 @@ BEFORE = Standing(D("100.00"), D(100), D(1000), 1, "Bronze")
         (Standing(D("101.57"), D(101), D(1014), 1, "Bronze"), "leaderboard_points: got 1014, expected 1015"),
     ],
 )
-def test_one_bet_earns_its_volume_and_floored_points(run: Run, after: Standing, problem: str | None) -> None:
+def test_one_bet_earns_its_volume_and_floored_points(
+    run: Run[RewardsOptions], after: Standing, problem: str | None
+) -> None:
     if problem is None:
         expect_earned(run, RULES, BEFORE, after, D("1.57"))
         return

@@ -24,7 +24,7 @@ from harness.execute import execute
 from harness.results import Outcome, RunResult
 from harness.runtime import Runtime
 from sandbox.testing import SandboxHandle, VaultSession, secret
-from scenarios._payments import PaymentOptions
+from scenarios.kit import PaymentOptions
 from tests.support import write_config
 
 REGION = "us"  # these accounts (probe-us-03, -04, -07) are used by these tests only
