@@ -38,7 +38,6 @@ from config.settings import Settings
 from harness.execute import execute
 from harness.runtime import Runtime
 from probes.browser_pool import find_chromium
-from probes.browser_session import PLUGIN
 
 __all__ = ["NAME", "run", "bare_journey"]
 
@@ -166,7 +165,7 @@ async def runner_journey(settings: Settings, runs: int, fresh_browser: bool) -> 
             started = time.perf_counter()
             result = await execute(runtime, plan)
             if fresh_browser:
-                pool = runtime.plugins.pop(PLUGIN, None)
+                pool, runtime.browser_pool = runtime.browser_pool, None
                 if pool is not None:
                     await pool.close()
             walls.append(time.perf_counter() - started)

@@ -6,7 +6,9 @@
             page.expect_clean()
             await page.wait_visible(run.contract.selectors.login_username, "the login form")
 
-The browser is kept in ``run.runtime.plugins["browser"]`` (closed by ``run.runtime.on_close``);
+The engine's per-run adapter for the browser, beside ``harness.clients`` (HTTP): the probes
+(``probes.browser_pool``, ``browser_watch``, ``browser_artifacts``) know nothing of runs. The
+browser is kept in ``run.runtime.browser_pool`` (closed by ``run.runtime.on_close``);
 each run gets its own context (no cookie or storage crosses runs) and holds one of
 ``runner.browser.max_concurrent_runs`` slots until its context is closed. Playwright's
 exceptions are translated here, at one boundary: a timeout is ``timeout``, a crashed or hung
@@ -46,11 +48,10 @@ from probes.result import Reason
 if TYPE_CHECKING:
     from harness.run import Run
 
-__all__ = ["BrowserPage", "browser_page", "open_page", "pool_for", "PLUGIN"]
+__all__ = ["BrowserPage", "browser_page", "open_page", "pool_for"]
 
 log = logging.getLogger("probe.browser")
 
-PLUGIN = "browser"
 CONTEXT_TIMEOUT_SECONDS = 15.0
 CLOSE_TIMEOUT_SECONDS = 10.0
 FOLLOW_SECONDS = 5.0
@@ -62,13 +63,11 @@ _CLOSED_MARKS = ("has been closed", "Target crashed", "Browser closed", "Connect
 
 def pool_for(runtime: Runtime) -> BrowserPool:
     """The runtime's browser pool, created on first use and closed with the runtime."""
-    pool = runtime.plugins.get(PLUGIN)
+    pool = runtime.browser_pool
     if pool is None:
         settings = runtime.settings.runner.browser
-        pool = BrowserPool(settings.executable_path, settings.max_concurrent_runs)
-        runtime.plugins[PLUGIN] = pool
+        pool = runtime.browser_pool = BrowserPool(settings.executable_path, settings.max_concurrent_runs)
         runtime.on_close(pool.close)
-    assert isinstance(pool, BrowserPool)
     return pool
 
 

@@ -1,11 +1,11 @@
-"""What outlives a single run: settings, metrics, the HTTP pool, tokens, budgets and plug-ins."""
+"""What outlives a single run: settings, metrics, the HTTP pool, the browser, tokens and budgets."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -21,6 +21,9 @@ from harness.tracing import Tracing
 from harness.upload import ArtifactUploads
 from probes.credentials import register_credential_header
 from probes.http import trusted_tls_context
+
+if TYPE_CHECKING:
+    from probes.browser_pool import BrowserPool
 
 __all__ = ["Runtime", "VERSION"]
 
@@ -64,7 +67,7 @@ class Runtime:
                 self.metrics.stake_budget.labels(name).set(float(self.budget.remaining(name)))
         upload = settings.runner.upload
         self.uploads = ArtifactUploads(upload, self.metrics, verbose=verbose) if upload else None
-        self.plugins: dict[str, Any] = {}  # e.g. the browser pool, created by probes on first use
+        self.browser_pool: BrowserPool | None = None  # created on a browser journey's first run (harness.browser)
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._http: httpx.AsyncClient | None = None
         self._register_secrets()

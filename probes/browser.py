@@ -8,11 +8,11 @@ error, none of its own requests answers 4xx/5xx and no request fails (and, when 
 ``dom_content_loaded``, ``load``, ``fcp``, ``lcp``.
 
 This probe launches a browser per call (it has no runner to keep one). Scenarios use the
-runner's long-lived browser instead: ``probes.browser_session.browser_page(run)``.
+runner's long-lived browser instead: ``harness.browser.browser_page(run)``.
 
 Modules: ``browser_pool`` (finding and keeping Chromium), ``browser_watch`` (what a page went
 through), ``browser_artifacts`` (scrubbed trace, HAR, console log), ``browser_process``
-(Chromium's processes), ``browser_session`` (the scenario API).
+(Chromium's processes), and ``harness.browser`` (the scenario API, the engine's per-run adapter).
 """
 
 from __future__ import annotations

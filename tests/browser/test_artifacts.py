@@ -15,6 +15,7 @@ from playwright.async_api import FloatRect
 
 from config.loader import load_settings
 from harness import Reason, Run, Scenario
+from harness.browser import browser_page
 from harness.discovery import ScenarioPlan, options_for
 from harness.execute import execute
 from harness.results import Outcome
@@ -28,7 +29,6 @@ from probes.browser_artifacts import (
     scrub_bytes,
     secret_forms,
 )
-from probes.browser_session import browser_page
 from tests.browser.conftest import LOCAL_PASSWORD, local_config
 
 SECRET = 'p"a ss/wörd&x=1'
@@ -158,7 +158,7 @@ async def runtime(tmp_path: Path, page_server: str) -> AsyncIterator[Runtime]:
 
 async def _pixels(runtime: Runtime, png: bytes, box: FloatRect) -> list[list[int]]:
     """RGB of points inside ``box`` of a PNG, decoded by the browser itself (no imaging library here)."""
-    from probes.browser_session import pool_for
+    from harness.browser import pool_for
 
     browser = await pool_for(runtime).browser()
     page = await browser.new_page()

@@ -13,13 +13,13 @@ import pytest
 
 from config.loader import load_settings
 from harness import Run, Scenario
+from harness.browser import browser_page, pool_for
 from harness.discovery import ScenarioPlan, options_for
 from harness.execute import execute
 from harness.results import Outcome
 from harness.runtime import Runtime
 from probes.browser_pool import BrowserPool
 from probes.browser_process import chromium_tree
-from probes.browser_session import browser_page, pool_for
 from tests.browser.conftest import SEEN_HEADERS, local_config
 
 pytestmark = pytest.mark.browser
@@ -112,7 +112,7 @@ async def test_a_dead_browser_fails_its_run_as_browser_crash_and_is_replaced(
     finally:
         blows.clear()
     assert (first.outcome, first.failed_step, first.reason) == (Outcome.FAILURE, "after the blow", "browser_crash")
-    pool = runtime.plugins["browser"]
+    pool = runtime.browser_pool
     assert isinstance(pool, BrowserPool) and pool.replacements == 1
 
     second = await execute(runtime, plan(runtime, Victim))
@@ -132,7 +132,7 @@ async def test_runs_share_one_browser_but_no_storage(runtime: Runtime) -> None:
     # Every request of the page carries the run's correlation headers.
     assert {h.get("X-Synthetic-Probe") for h in SEEN_HEADERS} == set(run_ids)
     assert all(h.get("traceparent", "").startswith("00-") for h in SEEN_HEADERS)
-    pool = runtime.plugins["browser"]
+    pool = runtime.browser_pool
     assert isinstance(pool, BrowserPool) and pool.launches == 1
     for metric in ("ttfb", "dom_content_loaded", "load", "fcp"):
         labels = {"scenario": "browser_storage_peek", "metric": metric}
