@@ -91,11 +91,12 @@ def shipped_delay(alert_name: str) -> AlertDelay:
         shipped = yaml.safe_load(SHIPPED_PROMETHEUS.read_text()).get("global", {})
         scrape = parse_duration(str(shipped.get("scrape_interval", "1m"))) / 1000
         evaluation = parse_duration(str(shipped.get("evaluation_interval", "1m"))) / 1000
-        group_wait = parse_duration(AlertmanagerSettings().group_wait) / 1000
+        group_wait = parse_duration(AlertmanagerSettings().page_group_wait) / 1000  # every alert timed here pages
         for_seconds = next(parse_duration(a.for_) / 1000 for a in all_alerts() if a.name == alert_name)
     except (ImportError, OSError, StopIteration, ValueError, AttributeError):
         pass
-    runs = 1 if alert_name == "GuardrailBreached" else 2  # a breach pages at once; journeys need two failed runs
+    # a breach, and a cause read from /health, page on one failed run; journeys need two
+    runs = 1 if alert_name in ("GuardrailBreached", "DependencyDown", "ServiceDown") else 2
     return AlertDelay(scrape, evaluation, for_seconds, group_wait, runs)
 
 

@@ -69,6 +69,8 @@ class AlertmanagerSettings:
     chat_url: str | None = None
     """A webhook for every team's warnings; None: each team's Slack channel."""
     group_wait: str = "30s"
+    page_group_wait: str = "5s"
+    """A page waits only this long for alerts of its group: a page within a minute needs the time."""
     group_interval: str = "5m"
     page_repeat_interval: str = "1h"
     warning_repeat_interval: str = "12h"
@@ -175,7 +177,12 @@ def _receivers(settings: AlertmanagerSettings) -> list[dict[str, Any]]:
 
 
 def _team_route(team: str, settings: AlertmanagerSettings, windows: Sequence[MaintenanceWindow]) -> dict[str, Any]:
-    page = {"receiver": pager(team), "matchers": [_PAGES], "repeat_interval": settings.page_repeat_interval}
+    page = {
+        "receiver": pager(team),
+        "matchers": [_PAGES],
+        "group_wait": settings.page_group_wait,
+        "repeat_interval": settings.page_repeat_interval,
+    }
     owned = [journey for journey in JOURNEYS if journey.team == team]
     return {
         "receiver": chat(team),
@@ -190,6 +197,7 @@ def render_alertmanager(settings: AlertmanagerSettings | None = None, windows: S
     fallback_page = {
         "receiver": pager(FALLBACK_TEAM),
         "matchers": [_PAGES],
+        "group_wait": settings.page_group_wait,
         "repeat_interval": settings.page_repeat_interval,
     }
     document: dict[str, Any] = {

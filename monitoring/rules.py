@@ -158,7 +158,7 @@ def quorum_alerts(journey: Journey, quorum: int) -> tuple[Alert, ...]:
         expr=f"{failing} >= {quorum}",
         severity="page",
         layer="synthetic",
-        for_="1m",
+        for_=journey.page_for,
         labels=labels,
         summary=f"{journey.title} is failing in {{{{ $value }}}} of {_regions_of(journey)} regions",
         description=(
@@ -537,10 +537,11 @@ def shard_rules() -> tuple[Record, Alert]:
 
 
 # Causes fire no later than their symptoms and outlive them, or a symptom pages on its own:
-# one failed uptime run (every 30 s) and 1m make the cause, while a journey needs two failed
-# runs (60 s or more apart) and 1m; after recovery a journey clears only on its next run (the
-# guardrails run every 5 min), so the cause keeps firing that long.
-_CAUSE_FOR = "1m"
+# one failed uptime run (every 15 s) and 15s make the cause, while a journey needs two failed
+# runs and its page_for (bets and deposits, every 20 s and 0s, may beat a Vault outage's cause);
+# after recovery a journey clears only on its next run, so the cause keeps firing that long.
+# 15s is one uptime interval: a single failed run is gone by the next evaluation.
+_CAUSE_FOR = "15s"
 _CAUSE_KEEPS_FIRING = "5m"
 
 

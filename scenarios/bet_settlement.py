@@ -23,7 +23,7 @@ class BetSettlement(Scenario[BetSettlementOptions]):
 
     name = "bet_settlement"
     tags = ("api", "money", "socketio", "smoke")
-    interval_seconds = 120.0
+    interval_seconds = 20.0
     timeout_seconds = 60.0
 
     async def journey(self, run: Run[BetSettlementOptions]) -> None:

@@ -20,7 +20,7 @@ class DepositEachCurrency(Scenario[PaymentOptions]):
 
     name = "deposit_each_currency"
     tags = ("api", "money", "socketio")
-    interval_seconds = 300.0
+    interval_seconds = 20.0
     timeout_seconds = 180.0  # a few currencies, each with its completion deadline
 
     async def journey(self, run: Run[PaymentOptions]) -> None:

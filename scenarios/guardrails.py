@@ -69,7 +69,7 @@ class Guardrails(Scenario[GuardrailsOptions]):
 
     name = "guardrails"
     tags = ("api", "money", "guardrails")
-    interval_seconds = 300.0
+    interval_seconds = 60.0
     timeout_seconds = 120.0
 
     async def journey(self, run: Run[GuardrailsOptions]) -> None:

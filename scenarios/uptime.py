@@ -58,7 +58,7 @@ class Uptime(Scenario[UptimeOptions]):
 
     name = "uptime"
     tags = ("api", "smoke", "uptime")
-    interval_seconds = 30.0
+    interval_seconds = 15.0
     timeout_seconds = 25.0
 
     @classmethod

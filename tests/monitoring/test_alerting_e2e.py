@@ -397,7 +397,7 @@ def _bounds(phase: str, interval: float, for_: str, measured: float) -> str:
     shipped = AlertmanagerSettings()
     return (
         f"{phase}: {measured:.2f} s (scenario interval {interval:g} s, scrape 1 s, evaluation 1 s, "
-        f"for {_scaled(for_)}, group_wait {_scaled(shipped.group_wait)})"
+        f"for {_scaled(for_)}, group_wait {_scaled(shipped.page_group_wait)})"
     )
 
 
