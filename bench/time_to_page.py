@@ -97,10 +97,9 @@ def _budget(config: Path) -> Decimal:
 
 
 def _uptime_requests() -> int:
-    from scenarios.uptime import Uptime
+    from scenarios.uptime import SERVICES, UptimeOptions
 
-    services = 4  # vault, concierge, room_service, cdn
-    return services * Uptime.Options().health_reads * HEALTH_REQUESTS_PER_SERVICE_READ
+    return len(SERVICES) * UptimeOptions().health_reads * HEALTH_REQUESTS_PER_SERVICE_READ
 
 
 def _promtool_flakes() -> tuple[bool | None, str]:
@@ -206,7 +205,7 @@ def run(options: BenchOptions) -> Section:
             "fails every uptime run (it reads `/health` twice), so it pages: a true page.",
             "What those intervals cost per day and region (HTTP requests through the scenarios' service "
             "clients, counted by `synthetic_http_phase_duration_seconds`; uptime's health reads computed: "
-            "4 services x 2 reads x liveness and health; socket.io connections not counted; stake budget "
+            "each service x 2 reads x liveness and health; socket.io connections not counted; stake budget "
             "spent at the sandbox's minimum stakes and deposits, one deposit per currency of USD, EUR, GBP "
             "and BTC, the deposits through the synthetic-only `sandbox` payment method):",
             table(
