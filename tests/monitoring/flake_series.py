@@ -7,15 +7,15 @@ ending a seeded random 0.5-1.5 s after its start. The runner's gauges at each 15
 the last run that ended by then left.
 
 1. ``bet_settlement`` and ``deposit_each_currency`` fail 1 % of runs at random in each region:
-   ``JourneyFailingMultiRegion`` is checked at every evaluation of the hour and never fires.
-   From minute 60 every run fails (a wrong payout, a failing currency): it pages, at the first
-   evaluation after each region's second failed run.
+   ``JourneyFailingMultiRegion`` is checked at every evaluation and never fires in the hour.
+   From minute 60 every run fails (a wrong payout, a failing currency): each journey pages at
+   the first evaluation after each region's second failed run, and not before.
 2. ``uptime``'s read of Room-Service's ``chat`` dependency fails 1 % of runs at random in both
    regions: ``DependencyDown`` never fires in the hour. From minute 60 chat is down: it pages.
-3. The same check flaps in both regions (every other run fails, each region at its own phase):
-   ``DependencyDown`` never fires. (Uptime reads ``/health`` twice a run, so a check that
-   really alternates fails every run and pages, as the detection matrix shows; this is the
-   series a single read per run would give.)
+3. Beside it, Kafka's check flaps in both regions (every other run fails, each region at its own
+   phase) for the whole time: ``DependencyDown`` never fires for it. (Uptime reads ``/health``
+   twice a run, so a check that really alternates fails every run and pages, as the detection
+   matrix shows; this is the series a single read per run would give.)
 """
 
 from __future__ import annotations
@@ -105,8 +105,8 @@ def scenario_series(scenario: str, region: str, runs: Sequence[Run], interval: f
     )
 
 
-def dependency_series(region: str, runs: Sequence[Run], steps: int) -> str:
-    labels = {"job": "mystery-guest", "service": "room_service", "dependency": "chat", "target": TARGET}
+def dependency_series(region: str, runs: Sequence[Run], steps: int, dependency: str = "chat") -> str:
+    labels = {"job": "mystery-guest", "service": "room_service", "dependency": dependency, "target": TARGET}
     seen = at_steps(runs, steps)
     return _series(
         "synthetic_dependency_up",
@@ -125,18 +125,20 @@ def _flakes(per_region: Sequence[Sequence[Run]], fault_at: float) -> int:
     return sum(1 for runs in per_region for run in runs if run.ended < fault_at and not run.passed)
 
 
-def _no_alert(name: str, steps: range) -> str:
-    return "".join(
-        f"      - eval_time: {step * STEP_SECONDS}s\n        alertname: {name}\n        exp_alerts: []\n"
-        for step in steps
-    )
+def _checks(name: str, pages: Sequence[tuple[int, str]], steps: range) -> str:
+    """``name`` at every step: the alerts ``pages`` (first step, alert) says are firing by then."""
+    text = []
+    for step in steps:
+        firing = "".join(alert for first, alert in pages if first <= step)
+        expected = f"\n{firing}" if firing else " []\n"
+        text.append(
+            f"      - eval_time: {step * STEP_SECONDS}s\n        alertname: {name}\n        exp_alerts:{expected}"
+        )
+    return "".join(text)
 
 
-def _journey_page(step: int, journey: str, title: str, scenarios: str, team: str) -> str:
+def _journey_alert(journey: str, title: str, scenarios: str, team: str) -> str:
     return (
-        f"      - eval_time: {step * STEP_SECONDS}s\n"
-        "        alertname: JourneyFailingMultiRegion\n"
-        "        exp_alerts:\n"
         "          - exp_labels:\n"
         "              severity: page\n"
         f"              journey: {journey}\n"
@@ -151,11 +153,8 @@ def _journey_page(step: int, journey: str, title: str, scenarios: str, team: str
     )
 
 
-def _dependency_page(step: int) -> str:
+def _dependency_alert() -> str:
     return (
-        f"      - eval_time: {step * STEP_SECONDS}s\n"
-        "        alertname: DependencyDown\n"
-        "        exp_alerts:\n"
         "          - exp_labels:\n"
         "              severity: page\n"
         "              layer: health\n"
@@ -170,18 +169,28 @@ def _dependency_page(step: int) -> str:
     )
 
 
+def _test(name: str, series: Sequence[str], checks: str) -> str:
+    return (
+        f"  - name: {name}\n    interval: {STEP_SECONDS}s\n    input_series:\n"
+        + "".join(series)
+        + "    alert_rule_test:\n"
+        + checks
+    )
+
+
 def render() -> tuple[str, dict[str, float]]:
     """The promtool file, and for the report each page's time from the fault (s) and the flakes."""
     rng = random.Random(SEED)
     fault_at = NOISE_MINUTES * 60.0
     until = fault_at + FAULT_MINUTES * 60
     steps = int(until // STEP_SECONDS) + 1
-    noise = range(1, int(fault_at // STEP_SECONDS) + 1)
+    every_step = range(1, steps)
 
     def flaky_until_fault(index: int, start: float) -> bool:
         return start >= fault_at or rng.random() < FLAKE_RATE
 
-    journey_tests, figures = [], {}
+    figures: dict[str, float] = {}
+    journey_series, journey_pages = [], []
     for scenario, journey, title, scenarios, team in (
         (BetSettlement, "bets", "Betting", "bet_settlement, spa_bet", "payments-ledger"),
         (DepositEachCurrency, "deposits", "Depositing", "deposit_each_currency", "payments"),
@@ -191,47 +200,39 @@ def render() -> tuple[str, dict[str, float]]:
         step = first_page_step(per_region, fault_at, 2)
         figures[scenario.name] = step * STEP_SECONDS - fault_at
         figures[f"{scenario.name} runs failed at random in the hour"] = _flakes(per_region, fault_at)
-        journey_tests.append(
-            f"  - name: {scenario.name} failing 1 % of runs at random never pages; failing every run pages\n"
-            f"    interval: {STEP_SECONDS}s\n"
-            "    input_series:\n"
-            + "".join(
-                scenario_series(scenario.name, region, runs, interval, steps)
-                for region, runs in zip(REGIONS, per_region, strict=True)
-            )
-            + "    alert_rule_test:\n"
-            + _no_alert("JourneyFailingMultiRegion", noise)
-            + _journey_page(step, journey, title, scenarios, team)
-        )
+        journey_series += [
+            scenario_series(scenario.name, region, runs, interval, steps)
+            for region, runs in zip(REGIONS, per_region, strict=True)
+        ]
+        journey_pages.append((step, _journey_alert(journey, title, scenarios, team)))
+    journey_test = _test(
+        "bets and deposits failing 1 % of runs at random never page; failing every run pages",
+        journey_series,
+        _checks("JourneyFailingMultiRegion", sorted(journey_pages), every_step),
+    )
+
     interval = Uptime.interval_seconds
     chat_runs = [simulate(rng, interval, rng.uniform(0, interval), flaky_until_fault, until) for _ in REGIONS]
     # the cause fires when ``for:`` (15 s) has held, at the next evaluation
     chat_step = first_page_step(chat_runs, fault_at, 1) + 1
     figures["uptime (chat)"] = chat_step * STEP_SECONDS - fault_at
     figures["uptime runs failed at random in the hour"] = _flakes(chat_runs, fault_at)
-    health_test = (
-        "  - name: a health check failing 1 % at random never pages; chat down pages\n"
-        f"    interval: {STEP_SECONDS}s\n"
-        "    input_series:\n"
-        + "".join(dependency_series(region, runs, steps) for region, runs in zip(REGIONS, chat_runs, strict=True))
-        + "    alert_rule_test:\n"
-        + _no_alert("DependencyDown", noise)
-        + _dependency_page(chat_step)
-    )
 
     def flapping(index: int, start: float) -> bool:
         return index % 2 == 1
 
-    flapping_runs = [simulate(rng, interval, rng.uniform(0, interval), flapping, fault_at) for _ in REGIONS]
-    flapping_test = (
-        "  - name: a health check flapping in both regions, each at its own phase, never pages\n"
-        f"    interval: {STEP_SECONDS}s\n"
-        "    input_series:\n"
-        + "".join(
-            dependency_series(region, runs, len(noise) + 1) for region, runs in zip(REGIONS, flapping_runs, strict=True)
-        )
-        + "    alert_rule_test:\n"
-        + _no_alert("DependencyDown", noise)
+    flapping_runs = [simulate(rng, interval, rng.uniform(0, interval), flapping, until) for _ in REGIONS]
+    health_test = _test(
+        "chat's check failing 1 % at random, and kafka's flapping in both regions at their own phase, "
+        "never page; chat down pages",
+        [
+            *(dependency_series(region, runs, steps) for region, runs in zip(REGIONS, chat_runs, strict=True)),
+            *(
+                dependency_series(region, runs, steps, dependency="kafka")
+                for region, runs in zip(REGIONS, flapping_runs, strict=True)
+            ),
+        ],
+        _checks("DependencyDown", [(chat_step, _dependency_alert())], every_step),
     )
     header = (
         "# GENERATED by tests/monitoring/flake_series.py (python -m tests.monitoring.flake_series): do not edit.\n"
@@ -240,7 +241,7 @@ def render() -> tuple[str, dict[str, float]]:
         f"evaluation_interval: {STEP_SECONDS}s\n"
         "group_eval_order:\n" + "".join(f"  - {group}\n" for group in GROUPS) + "\ntests:\n"
     )
-    return header + "\n".join([*journey_tests, health_test, flapping_test]), figures
+    return header + journey_test + "\n" + health_test, figures
 
 
 def main() -> None:
