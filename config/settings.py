@@ -27,6 +27,8 @@ __all__ = [
     "ScenarioSelection",
     "SecretRef",
     "BrowserSettings",
+    "HistorySettings",
+    "PagesSettings",
     "MissingSecret",
     "check_region",
     "parse_listen",
@@ -154,6 +156,45 @@ class UploadSettings(_Model):
     def _key_prefix(cls, value: str) -> str:
         value = value.strip("/")
         return f"{value}/" if value else ""
+class HistorySettings(_Model):
+    """How much run history serve mode keeps (``<artifacts_dir>/history.sqlite``)."""
+
+    keep_per_scenario: int = Field(20_160, ge=1)
+    """Runs kept per scenario and target: a week of the shortest shipped interval (uptime, 30 s)."""
+    keep_days: float = Field(7.0, gt=0)
+
+
+class BasicAuth(_Model):
+    username: str = Field(min_length=1)
+    password: SecretRef
+
+
+class PagesSettings(_Model):
+    """The status and run pages and their JSON API (read-only), served by serve mode."""
+
+    enabled: bool = True
+    listen: str | None = None
+    """HOST:PORT of their own listener; None: the same listener as /metrics."""
+    trace_url_template: str | None = None
+    """Makes trace ids links, e.g. ``https://grafana.example/explore?left={"queries":[{"query":"{trace_id}"}]}``."""
+    refresh_seconds: int = Field(30, ge=5)
+    bearer_token: SecretRef | None = None
+    """When set (or ``basic_auth``), every page, API answer and artifact needs it."""
+    basic_auth: BasicAuth | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
+        return value
+
+    @field_validator("trace_url_template")
+    @classmethod
+    def _trace_template(cls, value: str | None) -> str | None:
+        if value is not None and "{trace_id}" not in value:
+            raise ValueError("must contain {trace_id}")
+        return value
 
 
 class AccountsConfig(_Model):
@@ -260,6 +301,8 @@ class RunnerSettings(BaseSettings):
     max_body_bytes: int = Field(1 << 20, ge=1)
     browser: BrowserSettings = BrowserSettings()
     upload: UploadSettings | None = None  # None: artifacts stay in artifacts_dir only
+    history: HistorySettings = HistorySettings()
+    pages: PagesSettings = PagesSettings()
 
     @classmethod
     def settings_customise_sources(

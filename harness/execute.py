@@ -93,7 +93,7 @@ async def execute(runtime: Runtime, plan: ScenarioPlan) -> RunResult:
     if runtime.uploads is not None:
         result.artifacts_url = runtime.uploads.offer(result)
     run.trace.end(result)
-    runtime.metrics.record(result)
+    runtime.record(result)
     log_result(result)
     if cancelled:
         raise asyncio.CancelledError

@@ -90,3 +90,15 @@ class RunResult:
         data = asdict(self)
         data["outcome"] = str(self.outcome)
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        """The inverse of ``to_dict`` (run history reads its records back with it)."""
+        fields = dict(data)
+        fields["outcome"] = Outcome(fields["outcome"])
+        fields["steps"] = [StepRecord(**step) for step in fields.get("steps", [])]
+        fields["earlier_attempts"] = [
+            Attempt(**{**attempt, "outcome": Outcome(attempt["outcome"])})
+            for attempt in fields.get("earlier_attempts", [])
+        ]
+        return cls(**fields)

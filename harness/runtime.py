@@ -13,8 +13,10 @@ from prometheus_client import CollectorRegistry
 from config.settings import Settings
 from harness.accounts import TokenCache
 from harness.budget import StakeBudget, share_of_budget
+from harness.history import RunHistory
 from harness.maintenance import MaintenanceCollector
 from harness.metrics import RunnerMetrics
+from harness.results import RunResult
 from harness.secrets import register_secret
 from harness.shards import WHOLE, Shard
 from harness.tracing import Tracing
@@ -68,6 +70,7 @@ class Runtime:
         upload = settings.runner.upload
         self.uploads = ArtifactUploads(upload, self.metrics, verbose=verbose) if upload else None
         self.browser_pool: BrowserPool | None = None  # created on a browser journey's first run (harness.browser)
+        self.history: RunHistory | None = None  # serve mode keeps every result (harness.history)
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._http: httpx.AsyncClient | None = None
         self._register_secrets()
@@ -91,6 +94,12 @@ class Runtime:
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             )
         return self._http
+
+    def record(self, result: RunResult) -> None:
+        """Count a result in the metrics and keep it in the history (when there is one)."""
+        self.metrics.record(result)
+        if self.history is not None:
+            self.history.add(result)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
         self._closers.append(closer)

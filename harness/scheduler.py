@@ -1,4 +1,5 @@
-"""Serve mode: every scenario on its interval, forever, with /metrics, /healthz and /readyz.
+"""Serve mode: every scenario on its interval, forever, with /metrics, /healthz and /readyz,
+and the status and run pages over the run history (``harness.pages_http``).
 
 Each (scenario, target) is one APScheduler job with ``max_instances=1`` (a run never overlaps
 itself: a run that comes due while the last is still going is dropped and counted as
@@ -29,8 +30,10 @@ from prometheus_client.exposition import choose_encoder
 from config.settings import Settings
 from harness.discovery import ScenarioPlan
 from harness.execute import execute, skipped_result
+from harness.history import HISTORY_FILE, RunHistory
 from harness.logs import log_result
 from harness.loop_lag import watch_loop_lag
+from harness.pages_http import Pages
 from harness.runtime import Runtime
 
 __all__ = ["Service"]
@@ -63,6 +66,7 @@ class Service:
         self.bound_port: int | None = None
         self._slots = asyncio.Semaphore(runtime.settings.runner.max_concurrent_runs)
         self._scheduler: AsyncIOScheduler | None = None
+        self.pages_port: int | None = None  # the pages' own listener, when runner.pages.listen sets one
 
     # -- HTTP -----------------------------------------------------------------------------
     async def _metrics(self, request: web.Request) -> web.Response:
@@ -77,6 +81,24 @@ class Service:
         if self.ready and not self.stopping.is_set():
             return web.Response(text="ready\n")
         return web.Response(status=503, text="stopping\n" if self.stopping.is_set() else "not ready\n")
+
+    def _open_history_and_pages(self, app: web.Application) -> web.Application | None:
+        """Keep every result; serve the pages on ``app``, or return their own app (``pages.listen``)."""
+        runner = self.runtime.settings.runner
+        history = RunHistory(
+            self.runtime.artifacts_dir / HISTORY_FILE,
+            runner.history.keep_per_scenario,
+            runner.history.keep_days * 86400,
+        )
+        self.runtime.history = history
+        self.runtime.on_close(lambda: asyncio.to_thread(history.close))
+        if not runner.pages.enabled:
+            return None
+        scheduled = [(p.name, p.target) for p in self.plans.values()]
+        pages = Pages(self.runtime.settings, history, self.runtime.artifacts_dir, scheduled)
+        own = web.Application() if runner.pages.listen else None
+        pages.add_routes(own or app)
+        return own
 
     # -- runs -----------------------------------------------------------------------------
     async def _run(self, key: str) -> None:
@@ -118,7 +140,7 @@ class Service:
 
     def _record_dropped(self, plan: ScenarioPlan, why: str) -> None:
         result = skipped_result(self.runtime, plan, why)
-        self.runtime.metrics.record(result)
+        self.runtime.record(result)
         log_result(result)
 
     def _arm(self) -> AsyncIOScheduler:
@@ -195,13 +217,12 @@ class Service:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
-        http_runner = web.AppRunner(app, access_log=None)
-        await http_runner.setup()
-        site = web.TCPSite(http_runner, self.host, self.port)
-        await site.start()
-        server = site._server  # aiohttp has no public accessor for the bound port (listen on :0)
-        sockets = getattr(server, "sockets", None) or []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+        pages_app = self._open_history_and_pages(app)
+        http_runner, self.bound_port = await _listen(app, self.host, self.port)
+        if pages_app is not None:
+            host, _, port = (self.runtime.settings.runner.pages.listen or "").rpartition(":")
+            pages_runner, self.pages_port = await _listen(pages_app, host, int(port))
+            self.runtime.on_close(pages_runner.cleanup)
         lag_watch = asyncio.create_task(watch_loop_lag(self.runtime.metrics.loop_lag), name="loop-lag")
         self._scheduler = self._arm()
         self.ready = True
@@ -211,6 +232,12 @@ class Service:
             f"metrics at http://{self.host}:{self.bound_port}/metrics",
             flush=True,
         )
+        if self.runtime.settings.runner.pages.enabled:
+            pages_host, _, _ = (self.runtime.settings.runner.pages.listen or "").rpartition(":")
+            print(
+                f"mystery-guest: pages at http://{pages_host or self.host}:{self.pages_port or self.bound_port}/",
+                flush=True,
+            )
         await self.stopping.wait()
         log.info(
             "shutting down: draining in-flight runs",
@@ -234,3 +261,14 @@ class Service:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` on ``host:port``; the port it is bound to (port 0: a free one)."""
+    http_runner = web.AppRunner(app, access_log=None)
+    await http_runner.setup()
+    site = web.TCPSite(http_runner, host.strip("[]"), port)
+    await site.start()
+    server = site._server  # aiohttp has no public accessor for the bound port (listen on :0)
+    sockets = getattr(server, "sockets", None) or []
+    return http_runner, sockets[0].getsockname()[1] if sockets else port

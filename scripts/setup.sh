@@ -36,3 +36,9 @@ fi
 if [ -x scripts/build-spa.sh ]; then
   scripts/build-spa.sh
 fi
+
+# axe-core for the accessibility checks of the runner's pages (tests/browser/test_pages_browser.py).
+if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ] || [ tests/a11y/package-lock.json -nt tests/a11y/node_modules/.package-lock.json ]; then
+  echo "setup: installing axe-core (tests/a11y)"
+  npm ci --prefix tests/a11y --no-audit --no-fund
+fi
