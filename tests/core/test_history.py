@@ -20,7 +20,10 @@ def result(n: int, scenario: str, started_at: float, outcome: Outcome = Outcome.
         outcome=outcome,
         started_at=started_at,
         duration_seconds=0.25 + n % 7,
-        steps=[StepRecord("log in", 0.1, True), StepRecord("deposit", 0.15, not failed, "assertion" if failed else None)],
+        steps=[
+            StepRecord("log in", 0.1, True),
+            StepRecord("deposit", 0.15, not failed, "assertion" if failed else None),
+        ],
         failed_step="deposit" if failed else None,
         reason="assertion" if failed else None,
         message="balance 10.00, expected 11.00" if failed else "",
