@@ -270,6 +270,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
         ("--report", getattr(args, "report", None), False),
         ("--summary", getattr(args, "summary", None), False),
         ("--artifacts", args.artifacts, True),
+        ("--html", getattr(args, "html", None), True),
     ]
     problems = [(flag, path, output_problem(Path(path), directory)) for flag, path, directory in outputs if path]
     if any(problem for _, _, problem in problems):
@@ -380,6 +381,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             except OSError as exc:
                 print(f"error: {flag} {path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
                 return 1
+    if args.html:
+        from harness.html_report import write_html_report
+
+        try:
+            write_html_report(results, Path(args.html), settings.runner.region, settings.runner.pages.trace_url_template)
+        except OSError as exc:
+            print(f"error: --html {args.html}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     if args.push_gateway:
         try:
             push_metrics(runtime, args.push_gateway, targets)
@@ -498,6 +507,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--summary",
         metavar="PATH",
         help='append a Markdown summary here (e.g. "$GITHUB_STEP_SUMMARY"); links from the CI variables',
+    )
+    run.add_argument(
+        "--html",
+        metavar="DIR",
+        help="write the runs' pages here as a static report (index.html, artifacts copied alongside)",
     )
     run.add_argument("--allow-empty", action="store_true", help="exit 0 when nothing ran")
     run.add_argument("--wait-healthy", type=_seconds, metavar="SECONDS", help="first wait for every /health")

@@ -10,9 +10,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Page, async_playwright
 
+from harness.html_report import write_html_report
+from harness.results import RunResult
 from probes.browser_pool import find_chromium
 from sandbox.demo import DEMO_FAULT, DEMO_SCENARIOS, demo_config, serving_runner, wait_for_runs
 from sandbox.testing import SandboxHandle
@@ -123,3 +126,22 @@ async def test_the_run_list_filters_by_outcome(pages_url: str, page: Page, tmp_p
 
 async def _row_outcomes(page: Page) -> list[str]:
     return [await row.get_attribute("data-outcome") or "" for row in await page.locator("tbody tr").all()]
+
+
+async def test_the_static_report_shows_the_failed_run_with_its_screenshot_offline(
+    pages_url: str, page: Page, tmp_path: Path
+) -> None:
+    """``run --html``'s writer over the same runs: a folder that opens from disk, nothing fetched elsewhere."""
+    runs = httpx.get(pages_url + "api/runs", timeout=10).json()["runs"]
+    index = write_html_report([RunResult.from_dict(r) for r in runs], tmp_path / "report", "eu")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    await page.goto(index.as_uri())
+    failed = page.locator('article.run[data-outcome="failure"]')
+    assert await failed.locator('[data-field="failed_step"]').inner_text() == "deposit USD"
+    screenshot = failed.locator("img.screenshot")
+    await screenshot.scroll_into_view_if_needed()
+    assert await screenshot.evaluate("img => img.complete && img.naturalWidth > 100")
+    assert requested and all(url.startswith("file://") for url in requested), requested
+    await page.screenshot(path=tmp_path / "report.png", full_page=True)
+    assert await accessibility_problems(page) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from harness.scheduler import Service
 from tests.core import scenarios_for_tests as s
 from tests.core.conftest import KNOWN_PASSWORD, KNOWN_RESET_SECRET, write_config
 from tests.core.fake_platform import KNOWN_TOKEN, FakePlatform
+from tests.core.test_run_mode import runner
 from tests.core.test_serve_mode import start
 
 PAGE_TOKEN = "pages-token-Hq7Lm2Zx9"
@@ -157,3 +159,17 @@ async def test_a_page_token_closes_pages_and_api_but_not_metrics(tmp_path: Path,
     finally:
         svc.stopping.set()
         await asyncio.wait_for(task, 15)
+
+
+def test_run_html_writes_a_self_contained_report_of_the_runs(tmp_path: Path, fake_platform: FakePlatform) -> None:
+    fake_platform.mode = "dependency_down"
+    config = write_config(tmp_path, fake_platform.url)
+    report = tmp_path / "html"
+    done = runner("run", "--config", str(config), "--scenario", "uptime", "--html", str(report))
+    assert done.returncode == 1, done.stdout + done.stderr
+    html = (report / "index.html").read_text()
+    assert 'data-field="failed_step">vault health<' in html and 'data-field="reason">dependency_down<' in html
+    assert "chat down" in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "the report loads nothing from elsewhere"
+    unwritable = runner("run", "--config", str(config), "--scenario", "uptime", "--html", str(config))
+    assert unwritable.returncode == 2 and unwritable.stderr.startswith(f"--html {config}:")
