@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make run` and `make test` (both install what they need).
-.PHONY: setup run test test-quick lint bench mutate clean
+.PHONY: setup run test test-quick lint bench mutate screenshots clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -33,6 +33,10 @@ mutate: setup
 	rm -rf mutants
 	nice -n 10 $(VENV)/bin/mutmut run --max-children 2
 	$(VENV)/bin/mutmut results --all true > mutants/results.txt; tail -n 40 mutants/results.txt
+
+## The README's pictures of the runner's pages (docs/screenshots/), from a sandbox with a fault on.
+screenshots: setup
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf artifacts mutants .pytest_cache .mypy_cache .ruff_cache
