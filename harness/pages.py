@@ -204,7 +204,7 @@ def artifact_links(result: RunResult, root: Path | None, base: str) -> dict[str,
     """
     if not result.artifacts_dir:
         return {}
-    uploaded: str | None = getattr(result, "artifacts_url", None)
+    uploaded = result.artifacts_url
     folder = Path(result.artifacts_dir).resolve()
     present = [name for name in ARTIFACT_FILES if (folder / name).is_file()]
     if uploaded:
