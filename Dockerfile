@@ -20,8 +20,6 @@ COPY probes probes
 COPY scenarios scenarios
 COPY config config
 COPY harness harness
-# the status page groups scenarios by journey and team: the one module of monitoring/ the runner reads
-COPY monitoring/__init__.py monitoring/journeys.py monitoring/
 RUN pip install --no-deps . && pip check
 
 # -- spa and sandbox: the built-in stand-in platform, for docker-compose.yml only

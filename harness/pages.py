@@ -2,14 +2,17 @@
 
 The views are plain data built from the run history (or, for ``run --html``, from one
 invocation's results); the JSON API answers the same data. Journeys and their owner teams
-come from ``monitoring.journeys``, the one place they are written down.
+are written down once, in ``monitoring/journeys.py``; ``python -m monitoring`` renders them
+into ``harness/journeys.json``, which is what the runner reads (it never imports monitoring/).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,7 +21,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.history import RunHistory, RunQuery
 from harness.results import Outcome, RunResult
-from monitoring.journeys import JOURNEYS
 
 __all__ = [
     "ARTIFACT_FILES",
@@ -37,6 +39,21 @@ ARTIFACT_FILES = ("screenshot.png", "console.log", "trace.zip", "network.har")
 """What a failed browser run leaves (``probes.browser_session``): the only files the pages link."""
 NO_JOURNEY = "(no journey)"
 
+
+@dataclass(frozen=True)
+class Journey:
+    name: str
+    title: str
+    team: str
+    scenarios: tuple[str, ...]
+
+
+def _journeys() -> tuple[Journey, ...]:
+    data = json.loads((files("harness") / "journeys.json").read_text(encoding="utf-8"))
+    return tuple(Journey(j["name"], j["title"], j["team"], tuple(j["scenarios"])) for j in data["journeys"])
+
+
+JOURNEYS = _journeys()
 _env = Environment(loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(default=True))
 
 

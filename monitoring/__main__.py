@@ -1,6 +1,7 @@
 """Regenerate every generated monitoring file, or check that the committed ones are current.
 
 python -m monitoring            # write rules, alertmanager.yml, the dashboard, the agents' and the central configs
+                                #   and harness/journeys.json (what the runner's status page groups by)
 python -m monitoring --check    # exit 1, naming the stale files, if any differ
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from monitoring.alertmanager import ALERTMANAGER_FILE, render_alertmanager
 from monitoring.dashboard import DASHBOARD_FILE, render_dashboard
+from monitoring.journeys import JOURNEYS_FILE, render_journeys
 from monitoring.maintenance import load_windows
 from monitoring.prometheus_config import agent_files, central_file
 from monitoring.rules import DEFAULT_RUNBOOK_BASE_URL, RULES_DIR, RuleSettings, render_rule_files
@@ -33,6 +35,7 @@ def generated_files(config: Path = SHIPPED_CONFIG, runbook_base_url: str = DEFAU
     files[DASHBOARD_FILE] = render_dashboard(rules)
     files.update(agent_files())
     files.update(central_file())
+    files[JOURNEYS_FILE] = render_journeys()
     return files
 
 

@@ -8,10 +8,13 @@ read it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 __all__ = [
+    "JOURNEYS_FILE",
     "DEPENDENCY_IMPACTS",
     "JOURNEYS",
     "SERVICES",
@@ -19,6 +22,10 @@ __all__ = [
     "Journey",
     "journey_named",
 ]
+
+JOURNEYS_FILE = Path(__file__).resolve().parent.parent / "harness" / "journeys.json"
+"""The journeys and owner teams as the runner's status page reads them: written from
+``JOURNEYS`` by ``python -m monitoring`` (the runner never imports monitoring/, nor ships it)."""
 
 SERVICES: tuple[str, ...] = ("vault", "concierge", "room_service", "cdn")
 """Service names as the runner labels them (``synthetic_service_up{service}``)."""
@@ -105,3 +112,9 @@ def journey_named(name: str) -> Journey:
         if journey.name == name:
             return journey
     raise KeyError(f"no journey named {name!r}")
+
+
+def render_journeys() -> str:
+    """``JOURNEYS_FILE``: each journey's name, title, team and scenarios, in order."""
+    rows = [{"name": j.name, "title": j.title, "team": j.team, "scenarios": list(j.scenarios)} for j in JOURNEYS]
+    return json.dumps({"journeys": rows}, indent=2) + "\n"
