@@ -43,6 +43,8 @@ class RunQuery:
     """A filter of the run list and of ``/api/runs``; None: any."""
 
     scenario: str | None = None
+    scenarios: tuple[str, ...] = ()
+    """Any of these (a journey's scenarios); empty: any."""
     target: str | None = None
     outcome: str | None = None
     reason: str | None = None
@@ -143,6 +145,9 @@ class RunHistory:
             if value is not None:
                 clauses.append(f"{column} = ?")
                 values.append(value)
+        if query.scenarios:
+            clauses.append(f"scenario IN ({', '.join('?' * len(query.scenarios))})")
+            values.extend(query.scenarios)
         if query.since is not None:
             clauses.append("started_at >= ?")
             values.append(query.since)

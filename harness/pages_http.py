@@ -1,10 +1,10 @@
 """The pages and their JSON API over HTTP: read-only, optionally behind a token, no CDN.
 
     /                    status: journeys by owner team, a strip of the last runs per scenario
-    /runs                run list (scenario, target, outcome, reason, since, until)
+    /runs                run list (scenario or journey, target, outcome, reason, since, until)
     /runs/<run_id>       one run: waterfall, failure, screenshot, console log, downloads
     /api/status          the status page as JSON
-    /api/runs            ?scenario=&target=&outcome=&reason=&since=&until=&limit=
+    /api/runs            ?scenario=&journey=&target=&outcome=&reason=&since=&until=&limit=
     /api/runs/<run_id>   one run as JSON
     /artifacts/<scenario>/<run_id>/<file>   a run's artifact, only from the artifacts directory
 
@@ -26,7 +26,7 @@ from aiohttp import web
 
 from config.settings import PagesSettings, Settings
 from harness.history import RunHistory, RunQuery
-from harness.pages import ARTIFACT_FILES, artifact_links, render, run_view, status_view
+from harness.pages import ARTIFACT_FILES, JOURNEYS, artifact_links, render, run_view, status_view
 from harness.results import Outcome
 from harness.secrets import register_secret
 from probes.result import Reason
@@ -89,15 +89,27 @@ def _time(name: str, value: str | None) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
+RUN_FILTERS = ("scenario", "journey", "target", "outcome", "reason", "since", "until", "limit")
+
+
 def run_query(params: Any, default_limit: int = 100) -> RunQuery:
+    """The run list's filters; a name it does not know is refused, never silently ignored."""
+    unknown = sorted(set(params) - set(RUN_FILTERS))
+    if unknown:
+        raise BadQuery(f"{unknown[0][:30]}: not a filter (filters: {', '.join(RUN_FILTERS)})")
     limit_text = params.get("limit") or str(default_limit)
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise BadQuery(f"limit: must be a whole number from 1 to {MAX_LIMIT}, got {limit_text[:20]!r}")
     outcome = params.get("outcome") or None
     if outcome is not None and outcome not in set(Outcome):
         raise BadQuery(f"outcome: one of {', '.join(Outcome)}, got {outcome[:20]!r}")
+    journey: str = params.get("journey") or ""
+    scenarios = next((j.scenarios for j in JOURNEYS if j.name == journey), None) if journey else ()
+    if scenarios is None:
+        raise BadQuery(f"journey: one of {', '.join(j.name for j in JOURNEYS)}, got {journey[:30]!r}")
     return RunQuery(
         scenario=params.get("scenario") or None,
+        scenarios=scenarios,
         target=params.get("target") or None,
         outcome=outcome,
         reason=params.get("reason") or None,
@@ -187,6 +199,8 @@ class Pages:
             runs=runs,
             query=query,
             scenarios=sorted({s for s, _ in [*pairs, *self.scheduled]}),
+            journeys=JOURNEYS,
+            journey=request.query.get("journey", ""),
             targets=sorted({t for _, t in [*pairs, *self.scheduled]}),
             outcomes=list(Outcome),
             reasons=[*Reason, "aborted"],

@@ -50,6 +50,9 @@ class Panel:
     thresholds: tuple[tuple[float | None, str], ...] = ((None, "green"),)
     runbook: str = ""
     """The alert whose runbook says what to do when this panel looks wrong (linked from it)."""
+    runs: dict[str, str] | None = None
+    """Run-list filters of a data link to the series' region's runner (values: Grafana's
+    ``${__field.labels.x}``); the panel's queries keep ``region`` and these labels."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     mappings=_PASS_FAIL,
                     description="A journey fails in a region when any of its scenarios' last run failed.",
                     runbook="JourneyFailingMultiRegion",
+                    runs={"journey": _field("journey"), "target": _field("target"), "outcome": "failure"},
                 ),
                 Panel(
                     "stat",
@@ -130,14 +134,15 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     "Scenario runs by result",
                     (
                         Query(
-                            "sum by (scenario, result) (rate(synthetic_scenario_runs_total"
+                            "sum by (scenario, target, region, result) (rate(synthetic_scenario_runs_total"
                             f"{{{_TRS}}}[$__rate_interval]))",
-                            "{{scenario}} {{result}}",
+                            "{{scenario}} {{region}} {{result}}",
                         ),
                     ),
                     width=24,
                     unit="ops",
                     runbook="JourneyFailingSingleRegion",
+                    runs={"scenario": _field("scenario"), "target": _field("target"), "outcome": _field("result")},
                 ),
             ),
         ),
@@ -168,11 +173,12 @@ def rows(settings: RuleSettings) -> tuple[Row, ...]:
                     "Step failures by reason",
                     (
                         Query(
-                            "sum by (scenario, step, reason) (rate(synthetic_step_failures_total"
+                            "sum by (scenario, step, reason, target, region) (rate(synthetic_step_failures_total"
                             f"{{{_TRS}}}[$__rate_interval]))",
-                            "{{scenario}}/{{step}}: {{reason}}",
+                            "{{scenario}}/{{step}}: {{reason}} ({{region}})",
                         ),
                     ),
+                    runs={"scenario": _field("scenario"), "target": _field("target"), "reason": _field("reason")},
                     width=24,
                     unit="ops",
                     runbook="JourneyFailingSingleRegion",
@@ -517,7 +523,20 @@ def _annotations() -> list[dict[str, Any]]:
     ]
 
 
-def _panel_json(panel: Panel, panel_id: int, x: int, y: int, runbook_base_url: str) -> dict[str, Any]:
+def _field(label: str) -> str:
+    return f"${{__field.labels.{label}}}"
+
+
+def _runs_links(panel: Panel, settings: RuleSettings) -> list[dict[str, Any]]:
+    """A data link on every series: the runs behind it, on the runner of the series' region."""
+    if panel.runs is None:
+        return []
+    title = "Runs on the " + _field("region") + " runner"
+    return [{"title": title, "url": settings.runs_url(_field("region"), panel.runs), "targetBlank": True}]
+
+
+def _panel_json(panel: Panel, panel_id: int, x: int, y: int, settings: RuleSettings) -> dict[str, Any]:
+    runbook_base_url = settings.runbook_base_url
     return {
         "id": panel_id,
         "type": panel.kind,
@@ -532,6 +551,7 @@ def _panel_json(panel: Panel, panel_id: int, x: int, y: int, runbook_base_url: s
         "gridPos": {"x": x, "y": y, "w": panel.width, "h": panel.height},
         "fieldConfig": {
             "defaults": {
+                "links": _runs_links(panel, settings),
                 "unit": panel.unit,
                 "mappings": list(panel.mappings),
                 "thresholds": {
@@ -581,7 +601,7 @@ def dashboard(settings: RuleSettings | None = None) -> dict[str, Any]:
         for panel in row.panels:
             if x + panel.width > _WIDTH:
                 x, y, line_height = 0, y + line_height, 0
-            panels.append(_panel_json(panel, panel_id, x, y, settings.runbook_base_url))
+            panels.append(_panel_json(panel, panel_id, x, y, settings))
             panel_id += 1
             x += panel.width
             line_height = max(line_height, panel.height)

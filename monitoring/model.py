@@ -6,12 +6,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Alert", "Group", "Layer", "Record", "RuleFile", "Rule", "Severity"]
+__all__ = ["Alert", "Group", "Layer", "Record", "RuleFile", "Rule", "RunsLink", "Severity"]
 
 Severity = Literal["page", "warning"]
 Layer = Literal["synthetic", "health", "internal", "runner"]
 """Where the signal comes from: journeys from outside, /health checks, the services' own
 metrics, or the probe runners themselves (see monitoring/README.md)."""
+
+
+@dataclass(frozen=True)
+class RunsLink:
+    """The runs an alert's ``runs_url`` annotation opens: the run list of the runner of the
+    region that failed, filtered. Values may be alert templates (``{{ $labels.target }}``)."""
+
+    filters: Mapping[str, str]
+    region: str = "{{ $labels.region }}"
+    """A template giving the region whose runner to open (a query when the alert has no region)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,7 @@ class Alert:
     description: str
     for_: str = "0s"
     labels: Mapping[str, str] = field(default_factory=dict)
+    runs: RunsLink | None = None
     keep_firing_for: str = "0s"
     """How long a cause keeps firing once its condition cleared, so that its symptoms (which
     recover only on their scenario's next run) resolve while it still silences them."""

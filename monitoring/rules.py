@@ -19,7 +19,7 @@ from typing import Any
 
 from monitoring.durations import parse_duration, scale_duration
 from monitoring.journeys import JOURNEYS, Journey
-from monitoring.model import Alert, Group, Record, RuleFile
+from monitoring.model import Alert, Group, Record, RuleFile, RunsLink
 from monitoring.prometheus_config import AGENT_JOB
 from monitoring.promql import (
     CI_PUSH_JOB,
@@ -47,6 +47,8 @@ __all__ = [
 
 RULES_DIR = Path(__file__).resolve().parent / "prometheus" / "rules"
 DEFAULT_RUNBOOK_BASE_URL = "https://github.com/mystery-guest/mystery-guest/blob/main/monitoring/runbooks/"
+DEFAULT_RUNNER_URL_TEMPLATE = "https://mystery-guest-{region}.probes.internal/"
+"""Where the runner of probe region ``{region}`` serves its pages (runner.py serve, same listener as /metrics)."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,18 @@ class RuleSettings:
     for_overrides: Mapping[str, str] = field(default_factory=dict)
     """Alert name -> ``for:`` duration, taken as is (not scaled)."""
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
+    runner_url_template: str = DEFAULT_RUNNER_URL_TEMPLATE
+    """Alert annotations (``runs_url``) and dashboard data links open a region's run list here."""
     ci_push_max_age_seconds: int = 86400
     """A CI group on the Pushgateway older than this is stale (post-deploy gates run daily at least)."""
     region_silent_after: str = "2m"
     """A pushing region that sent nothing for this long is silent: several scrape intervals
     and remote-write batches (5 s), so that one slow batch does not count."""
+
+    def runs_url(self, region: str, filters: Mapping[str, str]) -> str:
+        """The run list of ``region``'s runner; names and labels need no escaping ([a-z0-9_-])."""
+        query = "&".join(f"{name}={value}" for name, value in filters.items())
+        return f"{self.runner_url_template.replace('{region}', region)}runs?{query}"
 
     def for_duration(self, alert: Alert) -> str:
         """The ``for:`` this alert is rendered with."""
@@ -153,6 +162,12 @@ def quorum_alerts(journey: Journey, quorum: int) -> tuple[Alert, ...]:
     labels = {"journey": journey.name, "team": journey.team}
     scenarios = ", ".join(journey.scenarios)
     failing = f'synthetic:journey_regions_failing:count{{journey="{journey.name}"}}'
+    runs = {"journey": journey.name, "target": "{{ $labels.target }}", "outcome": "failure"}
+    first_failing_region = (
+        "{{ with printf "
+        f'"synthetic:journey_region_failing:bool{{journey=\\"{journey.name}\\",target=%q}} == 1" '
+        '$labels.target | query }}{{ . | first | label "region" }}{{ end }}'
+    )
     page = Alert(
         name="JourneyFailingMultiRegion",
         expr=f"{failing} >= {quorum}",
@@ -160,6 +175,7 @@ def quorum_alerts(journey: Journey, quorum: int) -> tuple[Alert, ...]:
         layer="synthetic",
         for_=journey.page_for,
         labels=labels,
+        runs=RunsLink(runs, first_failing_region),
         summary=f"{journey.title} is failing in {{{{ $value }}}} of {_regions_of(journey)} regions",
         description=(
             f"The last two runs of {scenarios} failed from {{{{ $value }}}} probe regions "
@@ -177,6 +193,7 @@ def quorum_alerts(journey: Journey, quorum: int) -> tuple[Alert, ...]:
         layer="synthetic",
         for_="5m",
         labels=labels,
+        runs=RunsLink(runs),
         summary=f"{journey.title} is failing from {{{{ $labels.region }}}} only",
         description=(
             f"The last two runs of {scenarios} failed from {{{{ $labels.region }}}} against "
@@ -211,6 +228,9 @@ def journey_alerts(settings: RuleSettings) -> Group:
             severity="page",
             layer="synthetic",
             labels={"journey": "guardrails", "team": "risk"},
+            runs=RunsLink(
+                {"scenario": "{{ $labels.scenario }}", "target": "{{ $labels.target }}", "reason": "guardrail_breach"}
+            ),
             summary="Money limits gave way: {{ $labels.scenario }} step {{ $labels.step }} from {{ $labels.region }}",
             description=(
                 "{{ $labels.target }} accepted money movement it must refuse (a stake or "
@@ -233,6 +253,12 @@ def journey_alerts(settings: RuleSettings) -> Group:
                 layer="synthetic",
                 for_="5m",
                 labels={"journey": journey_name, "team": "payments"},
+                runs=RunsLink(
+                    {"scenario": scenario, "target": "{{ $labels.target }}", "outcome": "failure"},
+                    "{{ with printf "
+                    f'"synthetic_currency_success{{scenario=\\"{scenario}\\",currency=%q,target=%q}} == 0" '
+                    '$labels.currency $labels.target | query }}{{ . | first | label "region" }}{{ end }}',
+                ),
                 summary=f"{{{{ $labels.currency }}}} {noun} fail from {{{{ $value }}}} regions",
                 description=(
                     f"The last {noun[:-1]} in {{{{ $labels.currency }}}} on "
@@ -822,6 +848,7 @@ def _rule_document(rule: Alert | Record, settings: RuleSettings) -> dict[str, An
             "summary": rule.summary,
             "description": rule.description,
             "runbook_url": f"{settings.runbook_base_url}{rule.name}.md",
+            **({"runs_url": settings.runs_url(rule.runs.region, rule.runs.filters)} if rule.runs else {}),
         },
     }
 

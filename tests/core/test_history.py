@@ -54,6 +54,10 @@ def test_history_stays_within_its_bounds_over_thousands_of_results_and_survives_
     oldest = history.oldest_start()
     assert oldest is not None and oldest >= now - 3600 - 60
     assert history.count("rare", "prod") == 300
+    assert {r.scenario for r in history.runs(RunQuery(scenarios=("deposit", "rare"), limit=1000))} == {
+        "deposit",
+        "rare",
+    }
     kept = history.runs(RunQuery(scenario="deposit", outcome="failure", limit=1000))
     assert len(kept) == 30 and all(r.reason == "assertion" for r in kept)
     history.close()

@@ -83,6 +83,9 @@ async def test_pages_and_api_show_runs_never_secrets_and_keep_them_across_a_rest
         assert (await client.get(f"{base}/runs/no-such-run")).status_code == 404
         bad = await client.get(f"{base}/api/runs", params={"since": "yesterday"})
         assert bad.status_code == 400 and "since" in bad.json()["error"]
+        # an alert's runs_url filters by journey: none of these runs is in the bets journey
+        assert (await client.get(f"{base}/api/runs", params={"journey": "bets"})).json()["runs"] == []
+        assert (await client.get(f"{base}/runs", params={"journey": "nope"})).status_code == 400
     first.stopping.set()
     assert await asyncio.wait_for(task, 15) == 0
 
