@@ -385,7 +385,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.html_report import write_html_report
 
         try:
-            write_html_report(results, Path(args.html), settings.runner.region, settings.runner.pages.trace_url_template)
+            pages = settings.runner.pages
+            write_html_report(results, Path(args.html), settings.runner.region, pages.trace_url_template)
         except OSError as exc:
             print(f"error: --html {args.html}: cannot write: {exc.strerror or exc}", file=sys.stderr)
             return 1

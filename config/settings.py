@@ -156,6 +156,8 @@ class UploadSettings(_Model):
     def _key_prefix(cls, value: str) -> str:
         value = value.strip("/")
         return f"{value}/" if value else ""
+
+
 class HistorySettings(_Model):
     """How much run history serve mode keeps (``<artifacts_dir>/history.sqlite``)."""
 
