@@ -52,7 +52,7 @@ def test_dashboard_data_links_use_labels_their_series_keep() -> None:
     for panel in dashboard(settings)["panels"]:
         for link in panel.get("fieldConfig", {}).get("defaults", {}).get("links", []):
             links += 1
-            kept = set()
+            kept: set[str] = set()
             for target in panel["targets"]:
                 by = re.search(r"by \(([^)]*)\)", target["expr"])
                 kept |= {label.strip() for label in by.group(1).split(",")} if by else {"journey", "target", "region"}
