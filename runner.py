@@ -522,7 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", "run scenarios on their intervals and export /metrics")
     selection(serve)
     serve.add_argument(
-        "--listen", type=_listen, help="HOST:PORT for /metrics, /healthz, /readyz (default 127.0.0.1:9150)"
+        "--listen",
+        type=_listen,
+        help="HOST:PORT for /metrics, /healthz, /readyz and the pages (default 127.0.0.1:9150)",
     )
     serve.add_argument(
         "--max-start-offset",

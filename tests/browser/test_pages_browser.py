@@ -6,9 +6,12 @@ a screenshot of the page it checked (under its tmp_path)."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -18,7 +21,7 @@ from harness.html_report import write_html_report
 from harness.results import RunResult
 from probes.browser_pool import find_chromium
 from sandbox.demo import DEMO_FAULT, DEMO_SCENARIOS, demo_config, serving_runner, wait_for_runs
-from sandbox.testing import SandboxHandle
+from sandbox.testing import SandboxHandle, secret
 
 pytestmark = pytest.mark.browser
 
@@ -145,3 +148,27 @@ async def test_the_static_report_shows_the_failed_run_with_its_screenshot_offlin
     assert requested and all(url.startswith("file://") for url in requested), requested
     await page.screenshot(path=tmp_path / "report.png", full_page=True)
     assert await accessibility_problems(page) == []
+
+
+def test_no_sandbox_secret_in_any_page_api_answer_or_served_artifact(pages_url: str) -> None:
+    """The secrets the probes used against the sandbox: in no page, no JSON answer, no file served."""
+    secrets = [secret(name).encode() for name in ("probe_password", "reset_secret", "admin_token")]
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        runs = client.get(pages_url + "api/runs").json()["runs"]
+        answers = [client.get(pages_url + path) for path in ("", "runs", "api/status", "api/runs")]
+        for run in runs:
+            answers.append(client.get(f"{pages_url}runs/{run['run_id']}"))
+            one = client.get(f"{pages_url}api/runs/{run['run_id']}")
+            answers.append(one)
+            for link in one.json()["artifacts"].values():
+                answers.append(client.get(urljoin(f"{pages_url}api/runs/{run['run_id']}", link)))
+    served = [a for a in answers if a.url.path.startswith("/artifacts/")]
+    assert {a.url.path.rsplit("/", 1)[1] for a in served} >= {"trace.zip", "network.har", "console.log"}
+    for answer in answers:
+        assert answer.status_code == 200, answer.url
+        contents = [answer.content]
+        if answer.url.path.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(answer.content)) as trace:
+                contents += [trace.read(name) for name in trace.namelist()]
+        for content in contents:
+            assert not any(value in content for value in secrets), f"a sandbox secret in {answer.url}"
