@@ -42,8 +42,7 @@ def demo_config(sandbox: SandboxHandle, directory: Path, scenarios: dict[str, di
     config = yaml.safe_load((REPO_ROOT / "config" / "sandbox.yaml").read_text())
     config["runner"]["artifacts_dir"] = str(directory / "artifacts")
     target = config["targets"]["sandbox"]
-    target["vault_url"], target["concierge_url"] = sandbox.vault_url, sandbox.concierge_url
-    target["room_service_url"], target["spa_url"] = sandbox.room_service_url, sandbox.cdn_url
+    target.update(sandbox.target_urls())
     target["reset_secret"] = {"file": str(SECRETS_DIR / "reset_secret")}
     target["accounts"]["password"] = {"file": str(SECRETS_DIR / "probe_password")}
     config["scenarios"] = {
