@@ -177,6 +177,10 @@ class PagesSettings(_Model):
     enabled: bool = True
     listen: str | None = None
     """HOST:PORT of their own listener; None: the same listener as /metrics."""
+    url_template: str | None = None
+    """Where each region's runner serves these pages, ``{region}`` the probe region, e.g.
+    ``https://mystery-guest-{region}.probes.internal/``: ``python -m monitoring --config`` builds
+    the alerts' ``runs_url`` and the dashboard's data links from it (the runner itself ignores it)."""
     trace_url_template: str | None = None
     """Makes trace ids links, e.g. ``https://grafana.example/explore?left={"queries":[{"query":"{trace_id}"}]}``."""
     refresh_seconds: int = Field(30, ge=5)

@@ -17,7 +17,13 @@ from monitoring.dashboard import DASHBOARD_FILE, render_dashboard
 from monitoring.journeys import JOURNEYS_FILE, render_journeys
 from monitoring.maintenance import load_windows
 from monitoring.prometheus_config import agent_files, central_file
-from monitoring.rules import DEFAULT_RUNBOOK_BASE_URL, RULES_DIR, RuleSettings, render_rule_files
+from monitoring.rules import (
+    DEFAULT_RUNBOOK_BASE_URL,
+    RULES_DIR,
+    RuleSettings,
+    load_runner_url_template,
+    render_rule_files,
+)
 
 __all__ = ["SHIPPED_CONFIG", "generated_files", "main"]
 
@@ -28,8 +34,9 @@ deployment: ``render_alertmanager(windows=load_windows(Path("config/prod.yaml"))
 
 def generated_files(config: Path = SHIPPED_CONFIG, runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL) -> dict[Path, str]:
     """Path -> the text the generators produce for it: the shipped settings, or a deployment's
-    runner config (its maintenance windows) and runbook base URL (every runbook_url and panel link)."""
-    rules = RuleSettings(runbook_base_url=runbook_base_url)
+    runner config (its maintenance windows, where its runners serve their pages) and runbook base
+    URL (every runbook_url and panel link)."""
+    rules = RuleSettings(runbook_base_url=runbook_base_url, runner_url_template=load_runner_url_template(config))
     files = {RULES_DIR / name: text for name, text in render_rule_files(rules).items()}
     files[ALERTMANAGER_FILE] = render_alertmanager(windows=load_windows(config))
     files[DASHBOARD_FILE] = render_dashboard(rules)
@@ -43,7 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Write the generated files, or with --check compare them and report stale ones."""
     parser = argparse.ArgumentParser(description="Render monitoring/ from monitoring/*.py")
     parser.add_argument("--check", action="store_true", help="compare, do not write")
-    parser.add_argument("--config", type=Path, default=SHIPPED_CONFIG, help="runner config with maintenance windows")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=SHIPPED_CONFIG,
+        help="runner config: maintenance windows, runner.pages.url_template",
+    )
     parser.add_argument("--runbook-base-url", default=DEFAULT_RUNBOOK_BASE_URL, help="where the runbooks are served")
     args = parser.parse_args(argv)
     stale = []

@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from monitoring.durations import parse_duration, scale_duration
 from monitoring.journeys import JOURNEYS, Journey
 from monitoring.model import Alert, Group, Record, RuleFile, RunsLink
@@ -35,6 +37,8 @@ from monitoring.yamltext import dump_yaml
 
 __all__ = [
     "DEFAULT_RUNBOOK_BASE_URL",
+    "DEFAULT_RUNNER_URL_TEMPLATE",
+    "load_runner_url_template",
     "RULES_DIR",
     "RuleSettings",
     "alert_names",
@@ -48,7 +52,15 @@ __all__ = [
 RULES_DIR = Path(__file__).resolve().parent / "prometheus" / "rules"
 DEFAULT_RUNBOOK_BASE_URL = "https://github.com/mystery-guest/mystery-guest/blob/main/monitoring/runbooks/"
 DEFAULT_RUNNER_URL_TEMPLATE = "https://mystery-guest-{region}.probes.internal/"
-"""Where the runner of probe region ``{region}`` serves its pages (runner.py serve, same listener as /metrics)."""
+"""Where the runner of probe region ``{region}`` serves its pages, unless the runner config's
+``runner.pages.url_template`` says otherwise."""
+
+
+def load_runner_url_template(config: Path) -> str:
+    """``runner.pages.url_template`` of a runner config file, with a ``/`` at its end."""
+    document = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    template = ((document.get("runner") or {}).get("pages") or {}).get("url_template")
+    return str(template).rstrip("/") + "/" if template else DEFAULT_RUNNER_URL_TEMPLATE
 
 
 @dataclass(frozen=True)

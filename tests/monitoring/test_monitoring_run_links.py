@@ -9,14 +9,16 @@ names only labels its panel's series keep.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 
 from harness.pages_http import BadQuery, run_query
-from monitoring.dashboard import dashboard
-from monitoring.rules import RuleSettings, all_alerts, render_rule_files
+from monitoring.__main__ import generated_files
+from monitoring.dashboard import DASHBOARD_FILE, dashboard
+from monitoring.rules import DEFAULT_RUNNER_URL_TEMPLATE, RULES_DIR, RuleSettings, all_alerts, render_rule_files
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\$\{__field\.labels\.(\w+)\}")
 
@@ -66,3 +68,13 @@ def test_dashboard_data_links_use_labels_their_series_keep() -> None:
 def test_a_link_with_an_unknown_filter_or_value_is_refused(filters: dict[str, str]) -> None:
     with pytest.raises(BadQuery):
         run_query(filters)
+
+
+def test_the_runner_config_says_where_the_links_go(tmp_path: Path) -> None:
+    config = tmp_path / "prod.yaml"
+    config.write_text(yaml.safe_dump({"runner": {"pages": {"url_template": "https://probes.example/{region}"}}}))
+    files = generated_files(config)
+    journeys = files[RULES_DIR / "journeys.yml"]
+    assert "runs_url: https://probes.example/{{ $labels.region }}/runs?journey=bets&" in journeys
+    assert "https://probes.example/${__field.labels.region}/runs?" in files[DASHBOARD_FILE]
+    assert DEFAULT_RUNNER_URL_TEMPLATE.split("{")[0] in "".join(generated_files().values())
