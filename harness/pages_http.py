@@ -128,7 +128,11 @@ class Pages:
     """Handlers of one runner's pages; ``add_routes`` puts them on an aiohttp application."""
 
     def __init__(
-        self, settings: Settings, history: RunHistory, artifacts_root: Path, scheduled: list[tuple[str, str]]
+        self,
+        settings: Settings,
+        history: RunHistory,
+        artifacts_root: Path,
+        scheduled: Callable[[], list[tuple[str, str]]],
     ) -> None:
         self.config: PagesSettings = settings.runner.pages
         self.region = settings.runner.region
@@ -185,7 +189,7 @@ class Pages:
 
     # -- pages -----------------------------------------------------------------------------
     async def status_page(self, request: web.Request) -> web.Response:
-        view = await asyncio.to_thread(status_view, self.history, self.scheduled)
+        view = await asyncio.to_thread(status_view, self.history, self.scheduled())
         html = self._html("status.html", "", view=view, refresh_seconds=self.config.refresh_seconds)
         return web.Response(text=html, content_type="text/html")
 
@@ -198,10 +202,10 @@ class Pages:
             "",
             runs=runs,
             query=query,
-            scenarios=sorted({s for s, _ in [*pairs, *self.scheduled]}),
+            scenarios=sorted({s for s, _ in [*pairs, *self.scheduled()]}),
             journeys=JOURNEYS,
             journey=request.query.get("journey", ""),
-            targets=sorted({t for _, t in [*pairs, *self.scheduled]}),
+            targets=sorted({t for _, t in [*pairs, *self.scheduled()]}),
             outcomes=list(Outcome),
             reasons=[*Reason, "aborted"],
             since=_local(query.since),
@@ -224,7 +228,7 @@ class Pages:
 
     # -- API -------------------------------------------------------------------------------
     async def api_status(self, request: web.Request) -> web.Response:
-        view = await asyncio.to_thread(status_view, self.history, self.scheduled)
+        view = await asyncio.to_thread(status_view, self.history, self.scheduled())
         return web.json_response(view.to_dict())
 
     async def api_runs(self, request: web.Request) -> web.Response:

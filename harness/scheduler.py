@@ -94,11 +94,14 @@ class Service:
         self.runtime.on_close(lambda: asyncio.to_thread(history.close))
         if not runner.pages.enabled:
             return None
-        scheduled = [(p.name, p.target) for p in self.plans.values()]
-        pages = Pages(self.runtime.settings, history, self.runtime.artifacts_dir, scheduled)
+        pages = Pages(self.runtime.settings, history, self.runtime.artifacts_dir, self._scheduled)
         own = web.Application() if runner.pages.listen else None
         pages.add_routes(own or app)
         return own
+
+    def _scheduled(self) -> list[tuple[str, str]]:
+        """(scenario, target) of every job now: the status page shows them before their first run."""
+        return [(p.name, p.target) for p in self.plans.values()]
 
     # -- runs -----------------------------------------------------------------------------
     async def _run(self, key: str) -> None:
