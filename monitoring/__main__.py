@@ -21,7 +21,7 @@ from monitoring.rules import (
     DEFAULT_RUNBOOK_BASE_URL,
     RULES_DIR,
     RuleSettings,
-    load_runner_url_template,
+    links_from_runner_config,
     render_rule_files,
 )
 
@@ -36,7 +36,10 @@ def generated_files(config: Path = SHIPPED_CONFIG, runbook_base_url: str = DEFAU
     """Path -> the text the generators produce for it: the shipped settings, or a deployment's
     runner config (its maintenance windows, where its runners serve their pages) and runbook base
     URL (every runbook_url and panel link)."""
-    rules = RuleSettings(runbook_base_url=runbook_base_url, runner_url_template=load_runner_url_template(config))
+    runner_url_template, evidence_url = links_from_runner_config(config)
+    rules = RuleSettings(
+        runbook_base_url=runbook_base_url, runner_url_template=runner_url_template, evidence_url=evidence_url
+    )
     files = {RULES_DIR / name: text for name, text in render_rule_files(rules).items()}
     files[ALERTMANAGER_FILE] = render_alertmanager(windows=load_windows(config))
     files[DASHBOARD_FILE] = render_dashboard(rules)
@@ -54,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--config",
         type=Path,
         default=SHIPPED_CONFIG,
-        help="runner config: maintenance windows, runner.pages.url_template",
+        help="runner config: maintenance windows, runner.pages.url_template, runner.upload",
     )
     parser.add_argument("--runbook-base-url", default=DEFAULT_RUNBOOK_BASE_URL, help="where the runbooks are served")
     args = parser.parse_args(argv)

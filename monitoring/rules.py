@@ -38,7 +38,7 @@ from monitoring.yamltext import dump_yaml
 __all__ = [
     "DEFAULT_RUNBOOK_BASE_URL",
     "DEFAULT_RUNNER_URL_TEMPLATE",
-    "load_runner_url_template",
+    "links_from_runner_config",
     "RULES_DIR",
     "RuleSettings",
     "alert_names",
@@ -56,11 +56,21 @@ DEFAULT_RUNNER_URL_TEMPLATE = "https://mystery-guest-{region}.probes.internal/"
 ``runner.pages.url_template`` says otherwise."""
 
 
-def load_runner_url_template(config: Path) -> str:
-    """``runner.pages.url_template`` of a runner config file, with a ``/`` at its end."""
+def links_from_runner_config(config: Path) -> tuple[str, str | None]:
+    """``RuleSettings`` fields a runner config decides: where its runners serve their pages
+    (``runner.pages.url_template``) and where failed runs' artifacts are uploaded (``runner.upload``:
+    the S3 console's listing of its prefix; none for an S3-compatible store, which has no console)."""
     document = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-    template = ((document.get("runner") or {}).get("pages") or {}).get("url_template")
-    return str(template).rstrip("/") + "/" if template else DEFAULT_RUNNER_URL_TEMPLATE
+    runner = document.get("runner") or {}
+    template = (runner.get("pages") or {}).get("url_template")
+    upload = runner.get("upload") or {}
+    evidence = None
+    if upload.get("bucket") and not upload.get("endpoint_url"):
+        prefix = str(upload.get("prefix") or "").strip("/")
+        region = f"region={upload['region']}&" if upload.get("region") else ""
+        prefix = f"{prefix}/" if prefix else ""
+        evidence = f"https://s3.console.aws.amazon.com/s3/buckets/{upload['bucket']}?{region}prefix={prefix}"
+    return (str(template).rstrip("/") + "/" if template else DEFAULT_RUNNER_URL_TEMPLATE), evidence
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,9 @@ class RuleSettings:
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
     runner_url_template: str = DEFAULT_RUNNER_URL_TEMPLATE
     """Alert annotations (``runs_url``) and dashboard data links open a region's run list here."""
+    evidence_url: str | None = None
+    """Where uploaded artifacts are listed, up to the key prefix (``<prefix>``): alerts with a
+    ``runs_url`` also get ``evidence_url``, ``<this><region>/<scenario>/``, which outlives the runner."""
     ci_push_max_age_seconds: int = 86400
     """A CI group on the Pushgateway older than this is stale (post-deploy gates run daily at least)."""
     region_silent_after: str = "2m"
@@ -860,9 +873,20 @@ def _rule_document(rule: Alert | Record, settings: RuleSettings) -> dict[str, An
             "summary": rule.summary,
             "description": rule.description,
             "runbook_url": f"{settings.runbook_base_url}{rule.name}.md",
-            **({"runs_url": settings.runs_url(rule.runs.region, rule.runs.filters)} if rule.runs else {}),
+            **_run_links(rule, settings),
         },
     }
+
+
+def _run_links(alert: Alert, settings: RuleSettings) -> dict[str, str]:
+    """``runs_url`` (the runner's run list) and, where uploads are configured, ``evidence_url``."""
+    if alert.runs is None:
+        return {}
+    links = {"runs_url": settings.runs_url(alert.runs.region, alert.runs.filters)}
+    if settings.evidence_url:
+        scenario = alert.runs.filters.get("scenario")
+        links["evidence_url"] = f"{settings.evidence_url}{alert.runs.region}/" + (f"{scenario}/" if scenario else "")
+    return links
 
 
 def render_rule_files(settings: RuleSettings | None = None) -> dict[str, str]:

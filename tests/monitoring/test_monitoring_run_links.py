@@ -77,4 +77,19 @@ def test_the_runner_config_says_where_the_links_go(tmp_path: Path) -> None:
     journeys = files[RULES_DIR / "journeys.yml"]
     assert "runs_url: https://probes.example/{{ $labels.region }}/runs?journey=bets&" in journeys
     assert "https://probes.example/${__field.labels.region}/runs?" in files[DASHBOARD_FILE]
-    assert DEFAULT_RUNNER_URL_TEMPLATE.split("{")[0] in "".join(generated_files().values())
+    shipped = "".join(generated_files().values())
+    assert DEFAULT_RUNNER_URL_TEMPLATE.split("{")[0] in shipped and "evidence_url" not in shipped
+
+
+def test_with_uploads_configured_alerts_also_link_the_uploaded_evidence(tmp_path: Path) -> None:
+    config = tmp_path / "prod.yaml"
+    upload = {"bucket": "mg-evidence", "prefix": "runs", "region": "eu-west-1"}
+    config.write_text(yaml.safe_dump({"runner": {"upload": upload}}))
+    rules = yaml.safe_load(generated_files(config)[RULES_DIR / "journeys.yml"])["groups"]
+    annotations = {r["alert"]: r["annotations"] for g in rules for r in g["rules"] if "alert" in r}
+    console = "https://s3.console.aws.amazon.com/s3/buckets/mg-evidence?region=eu-west-1&prefix=runs/"
+    assert annotations["GuardrailBreached"]["evidence_url"] == console + "{{ $labels.region }}/{{ $labels.scenario }}/"
+    assert annotations["JourneyFailingSingleRegion"]["evidence_url"] == console + "{{ $labels.region }}/"
+    # an S3-compatible store has no console to link
+    config.write_text(yaml.safe_dump({"runner": {"upload": {**upload, "endpoint_url": "http://127.0.0.1:9000"}}}))
+    assert "evidence_url" not in generated_files(config)[RULES_DIR / "journeys.yml"]
