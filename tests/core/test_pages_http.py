@@ -176,3 +176,22 @@ def test_run_html_writes_a_self_contained_report_of_the_runs(tmp_path: Path, fak
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "the report loads nothing from elsewhere"
     unwritable = runner("run", "--config", str(config), "--scenario", "uptime", "--html", str(config))
     assert unwritable.returncode == 2 and unwritable.stderr.startswith(f"--html {config}:")
+
+
+async def test_pages_on_their_own_listener_leave_the_metrics_listener_alone(
+    tmp_path: Path, fake_platform: FakePlatform
+) -> None:
+    config = write_config(tmp_path, fake_platform.url)
+    config.write_text(config.read_text().replace("runner:\n", "runner:\n  pages: {listen: '127.0.0.1:0'}\n", 1))
+    svc = service(config, [s.Quick])
+    task = await start(svc)
+    try:
+        assert svc.pages_port is not None and svc.pages_port != svc.bound_port
+        async with httpx.AsyncClient(timeout=10) as client:
+            assert (await client.get(f"http://127.0.0.1:{svc.pages_port}/api/status")).status_code == 200
+            assert (await client.get(f"http://127.0.0.1:{svc.pages_port}/metrics")).status_code == 404
+            assert (await client.get(f"http://127.0.0.1:{svc.bound_port}/api/status")).status_code == 404
+            assert (await client.get(f"http://127.0.0.1:{svc.bound_port}/metrics")).status_code == 200
+    finally:
+        svc.stopping.set()
+        await asyncio.wait_for(task, 15)
