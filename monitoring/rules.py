@@ -191,7 +191,7 @@ def quorum_alerts(journey: Journey, quorum: int) -> tuple[Alert, ...]:
     first_failing_region = (
         "{{ with printf "
         f'"synthetic:journey_region_failing:bool{{journey=\\"{journey.name}\\",target=%q}} == 1" '
-        '$labels.target | query }}{{ . | first | label "region" }}{{ end }}'
+        '$labels.target | query | sortByLabel "region" }}{{ . | first | label "region" }}{{ end }}'
     )
     page = Alert(
         name="JourneyFailingMultiRegion",
@@ -282,7 +282,7 @@ def journey_alerts(settings: RuleSettings) -> Group:
                     {"scenario": scenario, "target": "{{ $labels.target }}", "outcome": "failure"},
                     "{{ with printf "
                     f'"synthetic_currency_success{{scenario=\\"{scenario}\\",currency=%q,target=%q}} == 0" '
-                    '$labels.currency $labels.target | query }}{{ . | first | label "region" }}{{ end }}',
+                    '$labels.currency $labels.target | query | sortByLabel "region" }}{{ . | first | label "region" }}{{ end }}',
                 ),
                 summary=f"{{{{ $labels.currency }}}} {noun} fail from {{{{ $value }}}} regions",
                 description=(
