@@ -182,16 +182,21 @@ def _regions_of(journey: Journey) -> str:
     )
 
 
+def _first_region(query: str, args: str) -> str:
+    """A template giving the first region (in name order: the same on every evaluation) of the
+    series ``query`` (a printf format over the alert's labels ``args``) returns."""
+    found = f'{{{{ with printf "{query}" {args} | query | sortByLabel "region" }}}}'
+    return found + '{{ . | first | label "region" }}{{ end }}'
+
+
 def quorum_alerts(journey: Journey, quorum: int) -> tuple[Alert, ...]:
     """Page when enough regions agree that the journey fails; warn when one region alone does."""
     labels = {"journey": journey.name, "team": journey.team}
     scenarios = ", ".join(journey.scenarios)
     failing = f'synthetic:journey_regions_failing:count{{journey="{journey.name}"}}'
     runs = {"journey": journey.name, "target": "{{ $labels.target }}", "outcome": "failure"}
-    first_failing_region = (
-        "{{ with printf "
-        f'"synthetic:journey_region_failing:bool{{journey=\\"{journey.name}\\",target=%q}} == 1" '
-        '$labels.target | query | sortByLabel "region" }}{{ . | first | label "region" }}{{ end }}'
+    first_failing_region = _first_region(
+        f'synthetic:journey_region_failing:bool{{journey=\\"{journey.name}\\",target=%q}} == 1', "$labels.target"
     )
     page = Alert(
         name="JourneyFailingMultiRegion",
@@ -280,9 +285,10 @@ def journey_alerts(settings: RuleSettings) -> Group:
                 labels={"journey": journey_name, "team": "payments"},
                 runs=RunsLink(
                     {"scenario": scenario, "target": "{{ $labels.target }}", "outcome": "failure"},
-                    "{{ with printf "
-                    f'"synthetic_currency_success{{scenario=\\"{scenario}\\",currency=%q,target=%q}} == 0" '
-                    '$labels.currency $labels.target | query | sortByLabel "region" }}{{ . | first | label "region" }}{{ end }}',
+                    _first_region(
+                        f'synthetic_currency_success{{scenario=\\"{scenario}\\",currency=%q,target=%q}} == 0',
+                        "$labels.currency $labels.target",
+                    ),
                 ),
                 summary=f"{{{{ $labels.currency }}}} {noun} fail from {{{{ $value }}}} regions",
                 description=(
