@@ -150,6 +150,9 @@ def _journey_alert(journey: str, title: str, scenarios: str, team: str) -> str:
         f"              description: 'The last two runs of {scenarios} failed from 2 probe regions against "
         f"{TARGET}: customers are very likely affected.'\n"
         f"              runbook_url: {RUNBOOKS}JourneyFailingMultiRegion.md\n"
+        # the first failing region in name order (monitoring.rules: the runner whose run list opens)
+        f"              runs_url: https://mystery-guest-{min(REGIONS)}.probes.internal/runs?journey={journey}"
+        f"&target={TARGET}&outcome=failure\n"
     )
 
 
