@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,53 @@ async def test_a_run_that_saved_artifacts_says_where(runtime: Runtime) -> None:
     folder = Path(result.artifacts_dir)
     assert (folder.parent.name, folder.name) == ("keeps_artifacts", result.run_id)
     assert (folder / "note.txt").read_text() == "kept"
+
+
+def money_runtime(tmp_path: Path, window_opens: datetime) -> Runtime:
+    """Target ``fake`` allows money; its Vault has a one-hour maintenance window from ``window_opens``."""
+    window = f"""
+maintenance:
+  - name: vault-migration
+    start: "{window_opens.isoformat()}"
+    end: "{(window_opens + timedelta(hours=1)).isoformat()}"
+    targets: [fake]
+    services: [vault]
+"""
+    config = write_config(tmp_path, "http://127.0.0.1:9", window)
+    config.write_text(config.read_text().replace("allow_money: false", "allow_money: true"))
+    return Runtime(load_settings(config))
+
+
+async def test_a_money_run_is_paused_while_a_maintenance_window_is_open(tmp_path: Path) -> None:
+    runtime = money_runtime(tmp_path, datetime.now(UTC) - timedelta(minutes=1))
+    result = await execute(runtime, plan(runtime, Spends))
+    assert (result.outcome, result.reason, result.steps) == (Outcome.SKIPPED, None, [])
+    assert result.message == "spends moves money: paused during maintenance window vault-migration on fake"
+    assert (await execute(runtime, plan(runtime, Passes))).outcome is Outcome.SUCCESS  # moves no money: runs
+
+
+async def test_a_money_run_goes_ahead_where_money_is_allowed_and_no_window_is_open(tmp_path: Path) -> None:
+    runtime = money_runtime(tmp_path, datetime.now(UTC) + timedelta(hours=1))
+    result = await execute(runtime, plan(runtime, Spends))
+    assert (result.outcome, result.message) == (
+        Outcome.FAILURE,
+        "AssertionError: a money journey ran where money may not move",
+    )
+
+
+class OfferedUploads:
+    """Stands in for ``ArtifactUploads.offer`` only (the upload itself is proven against moto's S3)."""
+
+    def __init__(self) -> None:
+        self.offered: list[RunResult] = []
+
+    def offer(self, result: RunResult) -> str:
+        self.offered.append(result)
+        return f"https://artifacts.example/{result.run_id}/"
+
+
+async def test_a_run_is_offered_for_upload_and_says_where_its_artifacts_will_be(runtime: Runtime) -> None:
+    uploads = runtime.uploads = OfferedUploads()  # type: ignore[assignment]
+    result = await execute(runtime, plan(runtime, KeepsArtifacts))
+    assert uploads.offered == [result]
+    assert result.artifacts_url == f"https://artifacts.example/{result.run_id}/"

@@ -34,6 +34,7 @@ from scenarios.kit import (
     usd_value,
 )
 from scenarios.kit.concierge import _whole
+from scenarios.kit.vault import _limit
 from scenarios.level_up import LevelUpOptions
 from scenarios.rewards import Rewards, RewardsOptions
 from tests.core.conftest import write_config
@@ -236,3 +237,34 @@ def test_points_of_another_type_fail_the_step(wire: object) -> None:
     with pytest.raises(StepFailure) as failure:
         _whole(wire, "vip_points")
     assert failure.value.message.startswith("vip_points: expected a decimal string")
+
+
+def test_the_first_level_up_is_the_lowest_level_that_needs_any_volume(run: Run[RewardsOptions]) -> None:
+    levels = (Level(1, "Bronze", D(0)), Level(2, "Silver", D(1)), Level(3, "Gold", D(1000)))
+    assert RewardRules(D(1), D(10), levels).first_level_up(run) == levels[1]
+
+
+def test_rules_without_a_level_above_the_first_fail_the_step(run: Run[RewardsOptions]) -> None:
+    with pytest.raises(StepFailure) as failure:
+        RULES.first_level_up(run)
+    assert (failure.value.reason, failure.value.message) == (Reason.UNEXPECTED_BODY, "rules: no level above the first")
+
+
+def test_a_limit_is_read_from_its_table_by_currency() -> None:
+    assert _limit({"min_stake": {"EUR": "0.10", "USD": "0.20"}}, "min_stake", "EUR") == D("0.10")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [None, ["min_stake"], {"max_stake": {"EUR": "1"}}, {"min_stake": ["EUR"]}, {"min_stake": {"USD": "0.20"}}],
+)
+def test_a_limit_missing_from_the_answer_fails_the_step(answer: object) -> None:
+    with pytest.raises(StepFailure) as failure:
+        _limit(answer, "min_stake", "EUR")
+    assert (failure.value.reason, failure.value.message) == (Reason.UNEXPECTED_BODY, "limits: no min_stake for EUR")
+
+
+def test_a_limit_that_is_not_a_decimal_string_names_its_field_and_currency() -> None:
+    with pytest.raises(StepFailure) as failure:
+        _limit({"min_stake": {"EUR": 0.1}}, "min_stake", "EUR")
+    assert failure.value.message == "min_stake EUR: expected a decimal string, got float"
