@@ -91,7 +91,7 @@ def test_a_replicas_share_is_rounded_down_to_a_cent(per_day: str, replicas: int,
 
 
 def test_the_ledger_is_written_after_each_spend_and_read_back_at_start(clock: list[float], tmp_path: Path) -> None:
-    ledger = tmp_path / "not-yet" / "stake-budget.json"  # its folder is made on the first write
+    ledger = tmp_path / "not" / "yet" / "stake-budget.json"  # its folders are made on the first write
     budget = StakeBudget({"prod": Decimal("5.00"), "staging": Decimal("1.00")}, ledger=ledger)
     assert not ledger.exists()  # no file: nothing spent, and nothing written before a spend
     assert budget.try_spend("prod", Decimal("1.25")) and budget.try_spend("staging", Decimal("0.50"))
