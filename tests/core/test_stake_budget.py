@@ -167,4 +167,5 @@ def test_a_ledger_that_cannot_be_written_is_logged_and_the_spend_stands(
     assert budget.remaining("prod") == Decimal("3.00")
     [record] = caplog.records
     assert (record.name, record.getMessage()) == ("runner", "stake budget ledger not written")
-    assert record.fields["path"] == str(ledger) and "File exists" in record.fields["error"]
+    fields = record.__dict__["fields"]  # what the JSON log line carries
+    assert fields["path"] == str(ledger) and "File exists" in fields["error"]
