@@ -73,6 +73,15 @@ class RunnerGone(RuntimeError):
     """The runner under test stopped answering (it exited, or someone signalled it)."""
 
 
+def _tail(log: Path, lines: int = 15) -> str:
+    """The runner log's last lines, each cut short (for a failure message)."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"(unreadable: {exc})"
+    return "\n".join(line[:300] for line in text.splitlines()[-lines:])
+
+
 def _scrape(client: httpx.Client, url: str) -> Samples:
     try:
         return scrape(client, url)
@@ -189,18 +198,21 @@ def run(options: BenchOptions) -> Section:
             with alert_context as alerts:
                 for fault in FAULTS:
                     timeout = min(defaults[fault.scenario][1], 60.0)
-                    _measure_fault(
-                        client,
-                        runner.url,
-                        runner_log,
-                        sandbox,
-                        fault,
-                        reps,
-                        interval,
-                        timeout,
-                        alerts,
-                        results[fault.spec],
-                    )
+                    try:
+                        _measure_fault(
+                            client,
+                            runner.url,
+                            runner_log,
+                            sandbox,
+                            fault,
+                            reps,
+                            interval,
+                            timeout,
+                            alerts,
+                            results[fault.spec],
+                        )
+                    except RunnerGone as gone:  # the work dir goes with the test: say why here
+                        raise RunnerGone(f"{gone}; during {fault.spec}; its log ends:\n{_tail(runner_log)}") from None
     return _section(results, interval, reps, defaults, with_alerts, time.time() - started)
 
 
