@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.errors import RunSkipped, StepFailure
 from harness.run import Run
-from harness.scenario import Scenario
+from harness.scenario import About, Scenario
 from probes.result import Reason
 
-__all__ = ["Run", "Reason", "RunSkipped", "Scenario", "StepFailure"]
+__all__ = ["About", "Run", "Reason", "RunSkipped", "Scenario", "StepFailure"]

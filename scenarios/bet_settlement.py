@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from harness import Run, Scenario
+from harness import About, Run, Scenario
 from scenarios.kit import Bet, BetOptions, VaultAccount, decimal, expect_balance_push, ready_to_bet
 
 __all__ = ["BetSettlement"]
@@ -21,10 +21,7 @@ class BetSettlementOptions(BetOptions):
 class BetSettlement(Scenario[BetSettlementOptions]):
     """A dice bet settles exactly: payout, balance, history entries and the live balance push."""
 
-    name = "bet_settlement"
-    tags = ("api", "money", "socketio", "smoke")
-    interval_seconds = 20.0
-    timeout_seconds = 60.0
+    about = About("bet_settlement", tags=("api", "money", "socketio", "smoke"), interval="20s", timeout="1m")
 
     async def journey(self, run: Run[BetSettlementOptions]) -> None:
         code = run.options.journey_currency(run)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from probes.socketio import SocketClient
 from scenarios.kit import Options
 
@@ -40,10 +40,7 @@ class ChatOptions(Options):
 class Chat(Scenario[ChatOptions]):
     """A chat message is acknowledged and delivered to every connection in the room."""
 
-    name = "chat"
-    tags = ("api", "socketio", "chat", "smoke")
-    interval_seconds = 60.0
-    timeout_seconds = 30.0
+    about = About("chat", tags=("api", "socketio", "chat", "smoke"), interval="1m", timeout="30s")
 
     async def journey(self, run: Run[ChatOptions]) -> None:
         events = run.contract.events

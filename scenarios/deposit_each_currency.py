@@ -9,7 +9,7 @@ broken platform (``synthetic_currency_success{currency}``).
 
 from __future__ import annotations
 
-from harness import Run, Scenario
+from harness import About, Run, Scenario
 from scenarios.kit import PaymentOptions, move_in_each_currency
 
 __all__ = ["DepositEachCurrency"]
@@ -18,10 +18,8 @@ __all__ = ["DepositEachCurrency"]
 class DepositEachCurrency(Scenario[PaymentOptions]):
     """A sandbox deposit in each configured currency: completed, balance, history and push."""
 
-    name = "deposit_each_currency"
-    tags = ("api", "money", "socketio")
-    interval_seconds = 20.0
-    timeout_seconds = 180.0  # a few currencies, each with its completion deadline
+    # timeout: a few currencies, each with its completion deadline
+    about = About("deposit_each_currency", tags=("api", "money", "socketio"), interval="20s", timeout="3m")
 
     async def journey(self, run: Run[PaymentOptions]) -> None:
         await move_in_each_currency(run, run.options, "deposit")

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import Field
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from harness.clients import Answer, ServiceClient
 from scenarios.kit import (
     CurrencyOption,
@@ -67,10 +67,7 @@ class GuardrailsOptions(Deadlines, CurrencyOption):
 class Guardrails(Scenario[GuardrailsOptions]):
     """Limits, amounts, currencies, rollback, idempotency, double spend, reset secret, leaderboard."""
 
-    name = "guardrails"
-    tags = ("api", "money", "guardrails")
-    interval_seconds = 60.0
-    timeout_seconds = 120.0
+    about = About("guardrails", tags=("api", "money", "guardrails"), interval="1m", timeout="2m")
 
     async def journey(self, run: Run[GuardrailsOptions]) -> None:
         code = run.options.journey_currency(run)

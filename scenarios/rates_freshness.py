@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from scenarios.kit import Options, decimal
 
 __all__ = ["RatesFreshness"]
@@ -35,10 +35,7 @@ class RatesFreshnessOptions(Options):
 class RatesFreshness(Scenario[RatesFreshnessOptions]):
     """A rate for every configured currency, updated within the configured age."""
 
-    name = "rates_freshness"
-    tags = ("api", "rates", "smoke")
-    interval_seconds = 60.0
-    timeout_seconds = 20.0
+    about = About("rates_freshness", tags=("api", "rates", "smoke"), interval="1m", timeout="20s")
 
     @classmethod
     def needs_account(cls, options: BaseModel) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from scenarios.kit import BetOptions, Spa, SpaOptions, VaultAccount, decimal, ready_to_bet
 
 __all__ = ["SpaBet"]
@@ -29,10 +29,7 @@ class SpaBetOptions(SpaOptions, BetOptions):
 class SpaBet(Scenario[SpaBetOptions]):
     """A dice bet through the page: the result is shown and the shown balance is Vault's."""
 
-    name = "spa_bet"
-    tags = ("browser", "spa", "money", "socketio")
-    interval_seconds = 300.0
-    timeout_seconds = 90.0
+    about = About("spa_bet", tags=("browser", "spa", "money", "socketio"), interval="5m", timeout="90s")
 
     async def journey(self, run: Run[SpaBetOptions]) -> None:
         code = run.options.journey_currency(run)

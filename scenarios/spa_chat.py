@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from scenarios.kit import Spa, SpaOptions
 
 __all__ = ["SpaChat"]
@@ -31,10 +31,7 @@ class SpaChatOptions(SpaOptions):
 class SpaChat(Scenario[SpaChatOptions]):
     """A message from the page shows in the page and reaches the probe; the probe's shows in the page."""
 
-    name = "spa_chat"
-    tags = ("browser", "spa", "chat", "socketio")
-    interval_seconds = 120.0
-    timeout_seconds = 60.0
+    about = About("spa_chat", tags=("browser", "spa", "chat", "socketio"), interval="2m", timeout="1m")
 
     async def journey(self, run: Run[SpaChatOptions]) -> None:
         events, deadline = run.contract.events, run.options.delivery_deadline_seconds

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from scenarios.kit import Currency, CurrencyOption, Spa, SpaOptions, VaultAccount, decimal, usd_value
 
 __all__ = ["SpaDepositPush"]
@@ -28,10 +28,7 @@ class SpaDepositPushOptions(SpaOptions, CurrencyOption):
 class SpaDepositPush(Scenario[SpaDepositPushOptions]):
     """A deposit made in the page raises the shown balance by its amount, live, from the push."""
 
-    name = "spa_deposit_push"
-    tags = ("browser", "spa", "money", "socketio")
-    interval_seconds = 300.0
-    timeout_seconds = 90.0
+    about = About("spa_deposit_push", tags=("browser", "spa", "money", "socketio"), interval="5m", timeout="90s")
 
     async def journey(self, run: Run[SpaDepositPushOptions]) -> None:
         code = run.options.journey_currency(run)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from harness import Run, Scenario
+from harness import About, Run, Scenario
 from scenarios.kit import ConciergeView, LevelCrossing, Spa, SpaOptions, ready_to_bet
 
 __all__ = ["SpaLevelUp"]
@@ -21,10 +21,7 @@ class SpaLevelUpOptions(SpaOptions, LevelCrossing):
 class SpaLevelUp(Scenario[SpaLevelUpOptions]):
     """Reset below a level, bet across it in the page: level-up toast and the new badge shown."""
 
-    name = "spa_level_up"
-    tags = ("browser", "spa", "money", "rewards", "socketio")
-    interval_seconds = 600.0
-    timeout_seconds = 120.0
+    about = About("spa_level_up", tags=("browser", "spa", "money", "rewards", "socketio"), interval="10m", timeout="2m")
 
     async def journey(self, run: Run[SpaLevelUpOptions]) -> None:
         code = run.options.journey_currency(run)

@@ -12,7 +12,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from probes.browser_watch import Seen
 from scenarios.kit import Spa, SpaOptions
 
@@ -48,10 +48,7 @@ class SpaLoadOptions(SpaOptions):
 class SpaLoad(Scenario[SpaLoadOptions]):
     """The app loads through the CDN with no error, cached right, and shows its login form."""
 
-    name = "spa_load"
-    tags = ("browser", "spa", "cdn", "smoke")
-    interval_seconds = 120.0
-    timeout_seconds = 45.0
+    about = About("spa_load", tags=("browser", "spa", "cdn", "smoke"), interval="2m", timeout="45s")
 
     @classmethod
     def needs_account(cls, options: BaseModel) -> bool:

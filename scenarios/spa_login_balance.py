@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from scenarios.kit import Spa, SpaOptions, VaultAccount, decimal
 
 __all__ = ["SpaLoginBalance"]
@@ -24,10 +24,7 @@ class SpaLoginBalanceOptions(SpaOptions):
 class SpaLoginBalance(Scenario[SpaLoginBalanceOptions]):
     """Log in through the form; every shown balance equals Vault's; live updates connect."""
 
-    name = "spa_login_balance"
-    tags = ("browser", "spa")
-    interval_seconds = 120.0
-    timeout_seconds = 60.0
+    about = About("spa_login_balance", tags=("browser", "spa"), interval="2m", timeout="1m")
 
     async def journey(self, run: Run[SpaLoginBalanceOptions]) -> None:
 

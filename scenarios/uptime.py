@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from probes import health, tls
 from probes.result import ProbeResult
 from scenarios.kit import Options
@@ -56,10 +56,7 @@ class UptimeOptions(Options):
 class Uptime(Scenario[UptimeOptions]):
     """Each service's /liveness and /health, one series per dependency (database, kafka, chat...)."""
 
-    name = "uptime"
-    tags = ("api", "smoke", "uptime")
-    interval_seconds = 15.0
-    timeout_seconds = 25.0
+    about = About("uptime", tags=("api", "smoke", "uptime"), interval="15s", timeout="25s")
 
     @classmethod
     def needs_account(cls, options: BaseModel) -> bool:

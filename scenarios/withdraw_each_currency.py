@@ -10,7 +10,7 @@ is checked even when one fails (``synthetic_currency_success{currency}``).
 
 from __future__ import annotations
 
-from harness import Run, Scenario
+from harness import About, Run, Scenario
 from scenarios.kit import PaymentOptions, move_in_each_currency
 
 __all__ = ["WithdrawEachCurrency"]
@@ -19,10 +19,8 @@ __all__ = ["WithdrawEachCurrency"]
 class WithdrawEachCurrency(Scenario[PaymentOptions]):
     """A sandbox withdrawal in each configured currency: completed, balance, history and push."""
 
-    name = "withdraw_each_currency"
-    tags = ("api", "money", "socketio")
-    interval_seconds = 300.0
-    timeout_seconds = 240.0  # a top-up and a withdrawal per currency, each with its deadline
+    # timeout: a top-up and a withdrawal per currency, each with its deadline
+    about = About("withdraw_each_currency", tags=("api", "money", "socketio"), interval="5m", timeout="4m")
 
     async def journey(self, run: Run[PaymentOptions]) -> None:
         await move_in_each_currency(run, run.options, "withdrawal")

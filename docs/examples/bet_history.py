@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from harness import Run, Scenario
+from harness import About, Run, Scenario
 from scenarios.kit import BetOptions, decimal, ready_to_bet
 
 __all__ = ["BetHistory", "BetHistoryOptions"]
@@ -22,10 +22,7 @@ class BetHistoryOptions(BetOptions):
 class BetHistory(Scenario[BetHistoryOptions]):
     """The smallest bet leaves one debit of its stake in the history, found by the bet's id."""
 
-    name = "bet_history"
-    tags = ("api", "money")
-    interval_seconds = 300.0
-    timeout_seconds = 60.0
+    about = About("bet_history", tags=("api", "money"), interval="5m", timeout="1m")
 
     async def journey(self, run: Run[BetHistoryOptions]) -> None:
         code = run.options.journey_currency(run)
