@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from harness import Run, Scenario
+from harness import About, Run, Scenario
 from scenarios.kit import (
     ROUNDING_STAKE_USD,
     ConciergeView,
@@ -21,6 +21,7 @@ from scenarios.kit import (
     VaultAccount,
     expect_earned,
     expect_push,
+    place_rewarded_bet,
     ready_to_bet,
 )
 
@@ -34,10 +35,7 @@ class LevelUpOptions(LevelCrossing):
 class LevelUp(Scenario[LevelUpOptions]):
     """Reset below a level, bet across it: a level-up push and the new level in rewards/me."""
 
-    name = "level_up"
-    tags = ("api", "money", "rewards", "socketio")
-    interval_seconds = 300.0
-    timeout_seconds = 120.0
+    about = About("level_up", tags=("api", "money", "rewards", "socketio"), interval="5m", timeout="2m")
 
     async def journey(self, run: Run[LevelUpOptions]) -> None:
         code = run.options.journey_currency(run)
@@ -59,11 +57,7 @@ class LevelUp(Scenario[LevelUpOptions]):
         async with run.step("connect socket"):
             socket = await run.socket()
 
-        async with run.step("place bet"):
-            bet = await vault.bet(facts, stake)
-
-        async with run.step("check stake_usd"):
-            bet_usd = await vault.expect_stake_usd(facts, bet)
+        bet, bet_usd = await place_rewarded_bet(run, vault, facts, stake)
 
         async with run.step("level-up push"):
             timeout = run.options.level_up_deadline_seconds

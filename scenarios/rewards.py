@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from scenarios.kit import (
     ROUNDING_STAKE_USD,
     BetOptions,
@@ -26,6 +26,7 @@ from scenarios.kit import (
     Standing,
     VaultAccount,
     expect_earned,
+    place_rewarded_bet,
     ready_to_bet,
 )
 
@@ -42,10 +43,7 @@ class RewardsOptions(BetOptions):
 class Rewards(Scenario[RewardsOptions]):
     """A settled bet earns volume and VIP/leaderboard points by the contract's formula, in time."""
 
-    name = "rewards"
-    tags = ("api", "money", "rewards")
-    interval_seconds = 300.0
-    timeout_seconds = 120.0
+    about = About("rewards", tags=("api", "money", "rewards"), interval="5m", timeout="2m")
 
     async def journey(self, run: Run[RewardsOptions]) -> None:
         code = run.options.journey_currency(run)
@@ -62,11 +60,7 @@ class Rewards(Scenario[RewardsOptions]):
         async with run.step("read rewards"):
             before = await concierge.standing()
 
-        async with run.step("place bet"):
-            bet = await vault.bet(facts, stake)
-
-        async with run.step("check stake_usd"):
-            bet_usd = await vault.expect_stake_usd(facts, bet)
+        bet, bet_usd = await place_rewarded_bet(run, vault, facts, stake)
 
         async with run.step("rewards updated"):
             after = await self._wait_for_volume(run, concierge, before, bet.accepted_at)

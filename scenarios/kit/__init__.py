@@ -7,14 +7,15 @@
 - ``Spa`` with ``Wallet``, ``Dice``, ``DepositForm``, ``ChatPanel``, ``RewardsBadge``: the SPA
   in a browser page (``spa``).
 - Options bases (``Options``, ``CurrencyOption``, ``BetOptions``, ``LevelCrossing``,
-  ``PaymentOptions``, ``SpaOptions``) and the steps every bet needs (``ready_to_bet``).
+  ``PaymentOptions``, ``SpaOptions``) the steps every bet needs (``ready_to_bet``) and a rewards
+  journey's bet (``place_rewarded_bet``).
 
 A scenario imports from here and from ``harness``; never from another scenario.
 """
 
 from __future__ import annotations
 
-from scenarios.kit.bets import ready_to_bet
+from scenarios.kit.bets import place_rewarded_bet, ready_to_bet
 from scenarios.kit.concierge import ConciergeView, Level, RewardRules, Standing, expect_earned, points_for
 from scenarios.kit.money import Currency, decimal, idempotency_headers, stake_usd, usd_value
 from scenarios.kit.options import (
@@ -69,6 +70,7 @@ __all__ = [
     "expect_push",
     "idempotency_headers",
     "move_in_each_currency",
+    "place_rewarded_bet",
     "points_for",
     "ready_to_bet",
     "stake_usd",

@@ -1,4 +1,5 @@
-"""The two steps before every bet: the stake from Vault's limits, and enough money for a few."""
+"""The steps around a bet: before it, the stake from Vault's limits and enough money for a few;
+for a rewards journey, the bet and the USD value Concierge must credit for it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any
 
 from harness import Run
 from scenarios.kit.options import BetOptions
-from scenarios.kit.vault import StakeFacts, VaultAccount
+from scenarios.kit.vault import Bet, StakeFacts, VaultAccount
 
-__all__ = ["ready_to_bet"]
+__all__ = ["place_rewarded_bet", "ready_to_bet"]
 
 
 async def ready_to_bet(
@@ -25,3 +26,14 @@ async def ready_to_bet(
         floor, to = stake * options.floor_stakes, stake * options.top_up_stakes
         await vault.top_up(facts.currency, floor, to, options.top_up_wait)
     return vault, facts, stake
+
+
+async def place_rewarded_bet(
+    run: Run[Any], vault: VaultAccount, facts: StakeFacts, stake: Decimal
+) -> tuple[Bet, Decimal]:
+    """Steps "place bet" and "check stake_usd": the bet, and its ``stake_usd`` as the contract
+    computes it (what Concierge's volume and points must grow by)."""
+    async with run.step("place bet"):
+        bet = await vault.bet(facts, stake)
+    async with run.step("check stake_usd"):
+        return bet, await vault.expect_stake_usd(facts, bet)
