@@ -39,7 +39,7 @@ OUR_VARIANTS = ("probe", "shared")
 TOOLS = {
     "blackbox": "blackbox_exporter 1 core (`probe_duration_seconds`)",
     "blackbox_http": "blackbox_exporter (sum of `probe_http_duration_seconds`)",
-    "probe": 'ours: `PROBERS["http"]` (client per probe)',
+    "probe": "ours: `probes.http.probe` (client per probe)",
     "shared": "ours: `exchange()` on a shared client, keep-alive off",
 }
 
@@ -209,7 +209,7 @@ def _commentary(
     )
     notes = [
         f"Building one `httpx.AsyncClient` costs {ms(client_cpu)} ms of CPU here (measured apart, same core): it "
-        'creates an SSL context and loads the CA bundle even for an http:// target. `PROBERS["http"]` builds one '
+        "creates an SSL context and loads the CA bundle even for an http:// target. `probes.http.probe` builds one "
         f"per probe, which is nearly all of its {ms(cpu('probe'))} ms per probe; over a shared client the same "
         f"request costs {ms(cpu('shared'))} ms. A probe that reuses one client (or one cached `ssl.SSLContext`) "
         "would cost what the `exchange()` row costs.",
@@ -294,7 +294,7 @@ def _section(
     shared_ratio = cpu_all("shared") / bb_cpu if bb_cpu else float("inf")
     goals.append(
         Goal(
-            'cost within 3x of blackbox_exporter (CPU per probe, `PROBERS["http"]`)',
+            "cost within 3x of blackbox_exporter (CPU per probe, `probes.http.probe`)",
             probe_ratio <= 3,
             f"{probe_ratio:.1f}x; over a shared client {shared_ratio:.1f}x",
         )

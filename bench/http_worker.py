@@ -6,7 +6,7 @@
 
 Prints one JSON object: the measured durations (``phases["total"]``, seconds), failures, CPU
 seconds (``time.process_time`` delta around the loop, after a warm-up) and wall seconds.
-Variants: ``probe`` is ``PROBERS["http"]`` as a scenario author calls it (a new
+Variants: ``probe`` is ``probes.http.probe`` as a scenario author calls it (a new
 ``httpx.AsyncClient`` per probe); ``shared`` is ``probes.http.exchange`` over one shared client
 with keep-alive off, so that each probe still opens its own connection, as blackbox_exporter does.
 Runs on the standard asyncio loop, as the runner does.
@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from bench.procfs import pin
-from probes import PROBERS, ProbeContext, ProbeResult
+from probes import ProbeContext, ProbeResult
 from probes.conditions import parse_conditions
-from probes.http import HttpModule, exchange
+from probes.http import HttpModule, exchange, probe
 
 __all__ = ["main", "make_prober"]
 
@@ -43,7 +43,7 @@ def make_prober(url: str, variant: str) -> tuple[Prober, Callable[[], Awaitable[
         module = HttpModule(path=f"/delay/{path}", conditions=CONDITIONS)
 
         async def probe_once() -> ProbeResult:
-            return await PROBERS["http"](base, module, ProbeContext())
+            return await probe(base, module, ProbeContext())
 
         async def nothing() -> None:
             return None

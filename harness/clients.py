@@ -18,7 +18,7 @@ from harness.errors import StepFailure
 from probes.conditions import Condition, parse_conditions
 from probes.context import ProbeContext
 from probes.http import DEFAULT_MAX_BODY_BYTES, exchange
-from probes.result import Reason
+from probes.result import HttpResult, Reason
 
 __all__ = ["Answer", "ServiceClient"]
 
@@ -97,17 +97,13 @@ class ServiceClient:
         """``timeout_seconds`` and ``max_body_bytes`` override the client's for this call."""
         limits = (timeout_seconds or self._timeout, max_body_bytes or self._max_body_bytes)
         result = await self._send(method, path, json, headers, tuple(expect), limits)
-        if result.details.get("status") == 401 and self._relogin is not None and self._token is not None:
+        if result.status == 401 and self._relogin is not None and self._token is not None:
             self._token = await self._relogin()  # the cached token expired: log in once more
             result = await self._send(method, path, json, headers, tuple(expect), limits)
-        if not result.success:
+        if not result.success or result.reply is None:  # a success always has its reply
             raise StepFailure(result.reason or Reason.ERROR, f"{self.name} {result.message}")
-        return Answer(
-            result.details["status"],
-            result.details.get("json"),
-            result.details.get("headers", {}),
-            result.phases.get("total", 0.0),
-        )
+        reply = result.reply
+        return Answer(reply.status, reply.json, reply.headers, result.phases.get("total", 0.0))
 
     async def _send(
         self,
@@ -117,7 +113,7 @@ class ServiceClient:
         headers: dict[str, str] | None,
         expect: tuple[str, ...],
         limits: tuple[float, int],
-    ) -> Any:
+    ) -> HttpResult:
         all_headers = dict(headers or {})
         if self._token is not None:
             all_headers["Authorization"] = f"Bearer {self._token}"

@@ -26,7 +26,7 @@ from harness.runtime import Runtime
 from harness.scenario import OptionsT, Scenario
 from harness.secrets import redact, register_secret
 from probes.context import ProbeContext
-from probes.result import ProbeResult, Reason
+from probes.result import Push, Reason
 from probes.socketio import SocketClient, SocketModule, open_socket
 
 __all__ = ["Run", "CLEANUP_GRACE_SECONDS"]
@@ -252,19 +252,19 @@ class Run(Generic[OptionsT]):
 
     async def push(
         self, client: SocketClient, event: str, where: dict[str, Any] | None = None, timeout: float = 5.0
-    ) -> ProbeResult:
+    ) -> Push:
         """Wait for a push; fails the step as ``push_missing`` when it does not come in time."""
         result = await client.wait_for(event, where, timeout=min(timeout, self.remaining_seconds()))
-        if not result.success:
+        if not result.success or result.push is None:  # a success always has its push
             raise StepFailure(result.reason or Reason.PUSH_MISSING, result.message)
-        return result
+        return result.push
 
     async def ack(self, client: SocketClient, event: str, data: Any, timeout: float = 5.0) -> Any:
         """Emit with an ack and return the ack; fails as ``timeout`` when none comes."""
         result = await client.call(event, data, timeout=min(timeout, self.remaining_seconds()))
         if not result.success:
             raise StepFailure(result.reason or Reason.TIMEOUT, result.message)
-        return result.details["ack"]
+        return result.ack
 
     # -- artifacts ---------------------------------------------------------------------------
     @property

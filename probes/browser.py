@@ -1,6 +1,6 @@
 """The browser probe: load a page in a real Chromium and judge it as its customer would.
 
-    async def probe(target: str, module: BrowserModule, ctx: ProbeContext) -> ProbeResult
+    async def probe(target: str, module: BrowserModule, ctx: ProbeContext) -> BrowserResult
 
 Success when the document answers below 400, the page logs no console error and no uncaught
 error, none of its own requests answers 4xx/5xx and no request fails (and, when given,
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from probes.browser_pool import BrowserMissing, find_chromium, launch
 from probes.browser_watch import PageWatch, origin_of, page_timings
 from probes.context import ProbeContext
-from probes.result import ProbeResult, Reason
+from probes.result import BrowserResult, Reason
 
 __all__ = ["BrowserModule", "probe", "verdict"]
 
@@ -65,21 +65,21 @@ def _listed(what: str, items: list[str]) -> str:
     return f"{what}: {items[0][:200]}{more}"
 
 
-async def probe(target: str, module: BrowserModule, ctx: ProbeContext) -> ProbeResult:
+async def probe(target: str, module: BrowserModule, ctx: ProbeContext) -> BrowserResult:
     """Load ``target`` + ``module.path`` in a fresh Chromium. Never raises for a target's failure."""
     try:
         executable = find_chromium(module.executable_path)
     except BrowserMissing as exc:
-        return ProbeResult.failed(Reason.ERROR, str(exc))
+        return BrowserResult.failed(Reason.ERROR, str(exc))
     async with async_playwright() as playwright:
         try:
             browser = await launch(playwright, executable)
         except PlaywrightError as exc:
-            return ProbeResult.failed(Reason.BROWSER_CRASH, f"the browser did not start: {_first_line(exc)}")
+            return BrowserResult.failed(Reason.BROWSER_CRASH, f"the browser did not start: {_first_line(exc)}")
         try:
             return await _load(browser, target.rstrip("/") + module.path, module, ctx)
         except PlaywrightError as exc:  # the browser itself failed (the page's failures are handled in _load)
-            return ProbeResult.failed(Reason.BROWSER_CRASH, f"the browser failed: {_first_line(exc)}")
+            return BrowserResult.failed(Reason.BROWSER_CRASH, f"the browser failed: {_first_line(exc)}")
         finally:
             with contextlib.suppress(Exception):
                 await browser.close()
@@ -90,7 +90,7 @@ def _first_line(exc: BaseException) -> str:
     return lines[0][:200] if lines else type(exc).__name__
 
 
-async def _load(browser: Browser, url: str, module: BrowserModule, ctx: ProbeContext) -> ProbeResult:
+async def _load(browser: Browser, url: str, module: BrowserModule, ctx: ProbeContext) -> BrowserResult:
     started = time.perf_counter()
     context = await browser.new_context(extra_http_headers=ctx.headers())
     page = await context.new_page()
@@ -100,20 +100,26 @@ async def _load(browser: Browser, url: str, module: BrowserModule, ctx: ProbeCon
         response = await page.goto(url, wait_until="load", timeout=module.timeout_seconds * 1000)
         phases = await page_timings(page)
         if response is not None and response.status >= 400:
-            return ProbeResult.failed(
-                Reason.HTTP_STATUS, f"GET {module.path} answered {response.status}", phases, status=response.status
+            return BrowserResult(
+                success=False,
+                reason=Reason.HTTP_STATUS,
+                message=f"GET {module.path} answered {response.status}",
+                phases=phases,
+                status=response.status,
             )
         if module.ready_selector:
             remaining = max(0.1, module.timeout_seconds - (time.perf_counter() - started))
             await page.locator(module.ready_selector).first.wait_for(state="visible", timeout=remaining * 1000)
     except PlaywrightTimeout:
         what = module.ready_selector if module.ready_selector else f"load of {module.path}"
-        return ProbeResult.failed(Reason.TIMEOUT, f"{what}: not within {module.timeout_seconds:g} s", phases)
+        return BrowserResult.failed(Reason.TIMEOUT, f"{what}: not within {module.timeout_seconds:g} s", phases)
     except PlaywrightError as exc:
         reason = Reason.BROWSER_CRASH if watch.crashed else Reason.CONNECT_ERROR
-        return ProbeResult.failed(reason, f"GET {module.path}: {_first_line(exc)}", phases)
+        return BrowserResult.failed(reason, f"GET {module.path}: {_first_line(exc)}", phases)
     phases["total"] = time.perf_counter() - started
     found = verdict(watch)
     if found is not None:
-        return ProbeResult.failed(found[0], found[1], phases, console=watch.log_lines())
-    return ProbeResult.ok(phases, status=response.status if response else None)
+        return BrowserResult(
+            success=False, reason=found[0], message=found[1], phases=phases, console=tuple(watch.log_lines())
+        )
+    return BrowserResult(success=True, phases=phases, status=response.status if response else None)

@@ -2,7 +2,7 @@
 
 ``/health`` answers ``{"service": "ok"|"error"|"shutting_down", "checks": {name: {"status",
 "message"}}}``; the probe reports each named dependency separately in
-``details["dependencies"]`` (name -> up), so "chat is down" is its own signal. An answer that
+``HealthResult.dependencies`` (name -> up), so "chat is down" is its own signal. An answer that
 is not that JSON names the path, its status and content type: a CDN that falls back to the
 app's ``index.html`` answers any path with 200 ``text/html``.
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from probes.context import ProbeContext
 from probes.http import DEFAULT_MAX_BODY_BYTES, exchange, trusted_tls_context
-from probes.result import ProbeResult, Reason
+from probes.result import HealthResult, HttpReply, HttpResult, Reason
 
 __all__ = ["HealthModule", "probe"]
 
@@ -34,22 +34,17 @@ class HealthModule(BaseModel):
 NAMED_IN_MESSAGE = 5
 
 
-def _read_whole(result: ProbeResult) -> bool:
-    """Whether an answer came and was read to its end (not refused, timed out or over the cap)."""
-    return "json" in result.details
-
-
 def _names(failing: list[str]) -> str:
     shown = ", ".join(sorted(failing)[:NAMED_IN_MESSAGE])
     more = len(failing) - NAMED_IN_MESSAGE
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> ProbeResult:
+async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> HealthResult:
     base = target.rstrip("/")
     async with httpx.AsyncClient(verify=trusted_tls_context(), follow_redirects=False) as client:
 
-        async def read(path: str, expect_json: bool) -> ProbeResult:
+        async def read(path: str, expect_json: bool) -> HttpResult:
             return await exchange(
                 client,
                 "GET",
@@ -67,51 +62,45 @@ async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> ProbeRe
     phases = {"liveness": live.phases.get("total", 0.0), "health": health.phases.get("total", 0.0)}
     dependencies: dict[str, bool] = {}
     failing: list[str] = []
-    body = health.details.get("json")
+    body = health.reply.json if health.reply is not None else None
     if isinstance(body, dict) and isinstance(body.get("checks"), dict):
         for name, check in body["checks"].items():
             up = isinstance(check, dict) and check.get("status") == "ok"
             dependencies[str(name)] = up
             if not up:
                 failing.append(str(name))
-    details = {"dependencies": dependencies, "service_status": body.get("service") if isinstance(body, dict) else None}
-    live_status = live.details.get("status")
+
+    def failed(reason: Reason, message: str) -> HealthResult:
+        return HealthResult(success=False, reason=reason, message=message, phases=phases, dependencies=dependencies)
+
     deadline = f" (deadline {module.timeout_seconds:g} s)"
-    if not _read_whole(live):  # timeout, refused, reset, TLS, or an answer over the cap
+    if live.reply is None:  # timeout, refused, reset, TLS, or an answer over the cap
         waited = deadline if live.reason is Reason.TIMEOUT else ""
-        return ProbeResult.failed(live.reason or Reason.ERROR, f"liveness: {live.message}{waited}", phases, **details)
-    if live_status != 200:
-        return ProbeResult.failed(
-            Reason.HTTP_STATUS, f"GET {module.liveness_path}: status {live_status}", phases, **details
-        )
-    if not _read_whole(health):
+        return failed(live.reason or Reason.ERROR, f"liveness: {live.message}{waited}")
+    if live.reply.status != 200:
+        return failed(Reason.HTTP_STATUS, f"GET {module.liveness_path}: status {live.reply.status}")
+    if health.reply is None:
         waited = deadline if health.reason is Reason.TIMEOUT else ""
-        return ProbeResult.failed(health.reason or Reason.ERROR, f"{health.message}{waited}", phases, **details)
+        return failed(health.reason or Reason.ERROR, f"{health.message}{waited}")
     if (
         not isinstance(body, dict)
         or body.get("service") not in ("ok", "error", "shutting_down")
         or not isinstance(body.get("checks"), dict)
     ):
-        reason, message = _not_health_json(module.health_path, health)
-        return ProbeResult.failed(reason, message, phases, **details)
+        return failed(*_not_health_json(module.health_path, health.reply))
     if failing:
-        return ProbeResult.failed(
-            Reason.DEPENDENCY_DOWN, f"GET {module.health_path}: {_names(failing)} down", phases, **details
-        )
-    if body["service"] != "ok" or health.details["status"] != 200:
-        return ProbeResult.failed(
+        return failed(Reason.DEPENDENCY_DOWN, f"GET {module.health_path}: {_names(failing)} down")
+    if body["service"] != "ok" or health.reply.status != 200:
+        return failed(
             Reason.HTTP_STATUS,
-            f"GET {module.health_path}: service {body['service']}, status {health.details['status']}",
-            phases,
-            **details,
+            f"GET {module.health_path}: service {body['service']}, status {health.reply.status}",
         )
-    return ProbeResult.ok(phases, **details)
+    return HealthResult(success=True, phases=phases, dependencies=dependencies)
 
 
-def _not_health_json(path: str, health: ProbeResult) -> tuple[Reason, str]:
+def _not_health_json(path: str, answer: HttpReply) -> tuple[Reason, str]:
     """``http_status`` for an error status (a wrong path's 404), else ``unexpected_body``."""
-    status = health.details["status"]
-    kind = health.details.get("headers", {}).get("content-type", "no content-type").split(";")[0].strip()
+    kind = answer.headers.get("content-type", "no content-type").split(";")[0].strip()
     hint = " (an HTML page: a single-page app's fallback answers any path)" if kind == "text/html" else ""
-    reason = Reason.HTTP_STATUS if status >= 400 else Reason.UNEXPECTED_BODY
-    return reason, f"GET {path}: {status} {kind}, not the contract's health JSON{hint}"
+    reason = Reason.HTTP_STATUS if answer.status >= 400 else Reason.UNEXPECTED_BODY
+    return reason, f"GET {path}: {answer.status} {kind}, not the contract's health JSON{hint}"

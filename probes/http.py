@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from probes.conditions import Condition, parse_conditions
 from probes.context import ProbeContext
-from probes.result import ProbeResult, Reason
+from probes.result import HttpReply, HttpResult, Reason
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -165,7 +165,7 @@ async def exchange(
     timeout_seconds: float = 10.0,
     expect_json: bool = True,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-) -> ProbeResult:
+) -> HttpResult:
     """Send one request and judge the answer. Never raises for a target's failure.
 
     ``timeout_seconds`` bounds the whole exchange (httpx's own timeout is per read, which a
@@ -191,25 +191,33 @@ async def exchange(
         ):
             content = await _read_capped(response, max_body_bytes)
     except TimeoutError:
-        return ProbeResult.failed(
+        return HttpResult.failed(
             Reason.TIMEOUT,
             f"{label}: no complete answer within {timeout_seconds:g} s",
             trace.phases(started, time.perf_counter()),
         )
     except _BodyTooLarge as exc:
-        return ProbeResult.failed(
-            Reason.UNEXPECTED_BODY,
-            f"{label}: {exc} over the {size_text(max_body_bytes)} cap on answers (max_body_bytes)",
-            trace.phases(started, time.perf_counter()),
+        return HttpResult(
+            success=False,
+            reason=Reason.UNEXPECTED_BODY,
+            message=f"{label}: {exc} over the {size_text(max_body_bytes)} cap on answers (max_body_bytes)",
+            phases=trace.phases(started, time.perf_counter()),
             status=response.status_code,
         )
     except httpx.HTTPError as exc:
         reason, message = _failure_for(exc)
-        return ProbeResult.failed(reason, f"{label}: {message}", trace.phases(started, time.perf_counter()))
+        return HttpResult.failed(reason, f"{label}: {message}", trace.phases(started, time.perf_counter()))
     phases = trace.phases(started, time.perf_counter())
     response_headers = dict(response.headers)
     parsed, body = _parse_json(content)
-    details = {"status": response.status_code, "json": body, "headers": response_headers}
+    reply = HttpReply(response.status_code, response_headers, body)
+
+    def judged(failure: tuple[Reason, str] | None) -> HttpResult:
+        reason, message = failure or (None, "")
+        return HttpResult(
+            success=failure is None, reason=reason, message=message, phases=phases, status=reply.status, reply=reply
+        )
+
     wants_body = expect_json or any(c.placeholder == "BODY" for c in conditions)
     if wants_body and not parsed:
         status_failure = describe_failure(
@@ -222,18 +230,13 @@ async def exchange(
         kind = response.headers.get("content-type", "no content-type").split(";")[0]
         if status_failure:
             reason, message = status_failure
-            return ProbeResult.failed(reason, f"{label}: {message} ({kind})", phases, **details)
-        return ProbeResult.failed(
-            Reason.UNEXPECTED_BODY,
-            f"{label}: expected JSON, got {kind} ({len(content)} bytes)",
-            phases,
-            **details,
-        )
+            return judged((reason, f"{label}: {message} ({kind})"))
+        return judged((Reason.UNEXPECTED_BODY, f"{label}: expected JSON, got {kind} ({len(content)} bytes)"))
     failure = describe_failure(conditions, response.status_code, body, response_headers, phases["total"] * 1000)
     if failure:
         reason, message = failure
-        return ProbeResult.failed(reason, f"{label}: {message}", phases, **details)
-    return ProbeResult.ok(phases, **details)
+        return judged((reason, f"{label}: {message}"))
+    return judged(None)
 
 
 @functools.cache
@@ -261,7 +264,7 @@ def _trusting(cafile: str | None, capath: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
-async def probe(target: str, module: HttpModule, ctx: ProbeContext) -> ProbeResult:
+async def probe(target: str, module: HttpModule, ctx: ProbeContext) -> HttpResult:
     """Probe ``target`` (a base URL) with one request as ``module`` describes, on a fresh connection."""
     async with httpx.AsyncClient(verify=_tls_context(module.verify_tls), follow_redirects=False) as client:
         return await exchange(

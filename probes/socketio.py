@@ -18,7 +18,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 import engineio
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from probes.context import ProbeContext
 from probes.http import DEFAULT_MAX_BODY_BYTES, size_text
-from probes.result import ProbeResult, Reason
+from probes.result import AckResult, ProbeResult, Push, PushResult, Reason
 
 __all__ = ["SocketModule", "SocketClient", "open_socket", "probe"]
 
@@ -127,6 +127,9 @@ class _SocketIoClient(socketio.AsyncClient):  # type: ignore[misc]
         return _EngineIoClient
 
 
+_Result = TypeVar("_Result", bound=ProbeResult)
+
+
 class SocketClient:
     """A connected client; every received event is kept with its arrival time."""
 
@@ -148,13 +151,11 @@ class SocketClient:
             self.dropped.set()
             self._arrived.notify_all()
 
-    def _dropped_result(self, waiting_for: str, phases: dict[str, float]) -> ProbeResult:
+    def _dropped_result(self, kind: type[_Result], waiting_for: str, phases: dict[str, float]) -> _Result:
         """The connection went away while a step waited on it: named now, not at the deadline."""
         if self._guard.refused:
-            return ProbeResult.failed(Reason.UNEXPECTED_BODY, f"socket.io {self._guard.refused}", phases)
-        return ProbeResult.failed(
-            Reason.CONNECT_ERROR, f"socket.io connection closed while waiting for {waiting_for}", phases
-        )
+            return kind.failed(Reason.UNEXPECTED_BODY, f"socket.io {self._guard.refused}", phases)
+        return kind.failed(Reason.CONNECT_ERROR, f"socket.io connection closed while waiting for {waiting_for}", phases)
 
     def _match(self, event: str, where: Mapping[str, Any] | None, since: int) -> tuple[float, Any] | None:
         for arrived_at, name, data in self.received[since:]:
@@ -167,7 +168,7 @@ class SocketClient:
 
     async def wait_for(
         self, event: str, where: Mapping[str, Any] | None = None, timeout: float = 5.0, since: int = 0
-    ) -> ProbeResult:
+    ) -> PushResult:
         """Wait for ``event`` whose payload has the fields of ``where``; ``push_missing`` past the deadline."""
         started = time.perf_counter()
 
@@ -181,17 +182,17 @@ class SocketClient:
         try:
             found = await asyncio.wait_for(arrived(), timeout)
         except TimeoutError:
-            return ProbeResult.failed(
+            return PushResult.failed(
                 Reason.PUSH_MISSING,
                 f"no {event} ({shown}) within {timeout:g} s",
                 {"wait": time.perf_counter() - started},
             )
         if found is None:
-            return self._dropped_result(f"{event} ({shown})", {"wait": time.perf_counter() - started})
+            return self._dropped_result(PushResult, f"{event} ({shown})", {"wait": time.perf_counter() - started})
         arrived_at, data = found
-        return ProbeResult.ok({"wait": max(0.0, arrived_at - started)}, payload=data, arrived_at=arrived_at)
+        return PushResult(success=True, phases={"wait": max(0.0, arrived_at - started)}, push=Push(data, arrived_at))
 
-    async def call(self, event: str, data: Any, timeout: float = 5.0) -> ProbeResult:
+    async def call(self, event: str, data: Any, timeout: float = 5.0) -> AckResult:
         """Emit ``event`` and wait for its ack; ``timeout`` when none comes."""
         started = time.perf_counter()
         calling = asyncio.ensure_future(self.sio.call(event, data, timeout=timeout))
@@ -203,18 +204,18 @@ class SocketClient:
             if not calling.done():
                 calling.cancel()
         if not calling.done() or calling.cancelled():
-            return self._dropped_result(f"the {event} ack", {"ack": time.perf_counter() - started})
+            return self._dropped_result(AckResult, f"the {event} ack", {"ack": time.perf_counter() - started})
         try:
             ack = calling.result()
         except socketio.exceptions.TimeoutError:
-            return ProbeResult.failed(
+            return AckResult.failed(
                 Reason.TIMEOUT, f"no ack for {event} within {timeout:g} s", {"ack": time.perf_counter() - started}
             )
         except socketio.exceptions.SocketIOError as exc:
-            return ProbeResult.failed(
+            return AckResult.failed(
                 Reason.CONNECT_ERROR, f"{event}: {type(exc).__name__}", {"ack": time.perf_counter() - started}
             )
-        return ProbeResult.ok({"ack": time.perf_counter() - started}, ack=ack)
+        return AckResult(success=True, phases={"ack": time.perf_counter() - started}, ack=ack)
 
     @property
     def connected(self) -> bool:
@@ -294,7 +295,7 @@ async def open_socket(target: str, module: SocketModule, ctx: ProbeContext) -> t
         raise
     phases = {"connect": time.perf_counter() - started}
     if connecting.done() and not refused.done() and connecting.exception() is None:
-        return ProbeResult.ok(phases, transport=module.transport), client
+        return ProbeResult.ok(phases), client
     error = connecting.exception() if connecting.done() else None
     await _abandon(connecting, sio)
     if guard.refused:  # a redirect not followed, a payload over the cap

@@ -1,7 +1,7 @@
 """The TLS probe: handshake with an https target and read when its certificate expires.
 
 What blackbox_exporter's ``probe_ssl_earliest_cert_expiry`` tells, for the runner's
-``synthetic_tls_cert_expiry_timestamp_seconds``: ``details["not_after"]`` is the leaf
+``synthetic_tls_cert_expiry_timestamp_seconds``: ``TlsResult.not_after`` is the leaf
 certificate's expiry as unix time. The expiry is read from the certificate's DER bytes, so it
 is known also when verification is off (``verify=False``) and no extra package is needed.
 """
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict
 
 from probes.context import ProbeContext
-from probes.result import ProbeResult, Reason
+from probes.result import Reason, TlsResult
 
 __all__ = ["TlsModule", "probe", "not_after_of"]
 
@@ -115,7 +115,7 @@ def _host_port(target: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 443
 
 
-async def probe(target: str, module: TlsModule, ctx: ProbeContext) -> ProbeResult:
+async def probe(target: str, module: TlsModule, ctx: ProbeContext) -> TlsResult:
     """Handshake with ``target`` (``https://host[:port]`` or ``host:port``) and read its expiry."""
     host, port = _host_port(target)
     server_name = module.server_name or host
@@ -132,23 +132,23 @@ async def probe(target: str, module: TlsModule, ctx: ProbeContext) -> ProbeResul
             module.timeout_seconds,
         )
     except TimeoutError:
-        return ProbeResult.failed(
+        return TlsResult.failed(
             Reason.TIMEOUT, f"TLS handshake with {host}:{port} timed out", {"handshake": time.perf_counter() - started}
         )
     except ssl.SSLCertVerificationError as exc:
-        return ProbeResult.failed(
+        return TlsResult.failed(
             Reason.TLS_ERROR,
             f"{host}:{port}: {exc.verify_message or 'verify failed'}",
             {"handshake": time.perf_counter() - started},
         )
     except ssl.SSLError as exc:
-        return ProbeResult.failed(
+        return TlsResult.failed(
             Reason.TLS_ERROR,
             f"{host}:{port}: TLS handshake failed ({exc.reason})",
             {"handshake": time.perf_counter() - started},
         )
     except (ConnectionError, OSError) as exc:
-        return ProbeResult.failed(
+        return TlsResult.failed(
             Reason.CONNECT_ERROR, f"{host}:{port}: {type(exc).__name__}", {"handshake": time.perf_counter() - started}
         )
     phases = {"handshake": time.perf_counter() - started}
@@ -164,9 +164,9 @@ async def probe(target: str, module: TlsModule, ctx: ProbeContext) -> ProbeResul
             pass
         del reader
     if not der:
-        return ProbeResult.failed(Reason.TLS_ERROR, f"{host}:{port}: no peer certificate", phases)
+        return TlsResult.failed(Reason.TLS_ERROR, f"{host}:{port}: no peer certificate", phases)
     try:
         not_after = not_after_of(der)
     except (CertificateFormatError, ValueError, UnicodeDecodeError) as exc:
-        return ProbeResult.failed(Reason.TLS_ERROR, f"{host}:{port}: unreadable certificate ({exc})", phases)
-    return ProbeResult.ok(phases, not_after=not_after, tls_version=version)
+        return TlsResult.failed(Reason.TLS_ERROR, f"{host}:{port}: unreadable certificate ({exc})", phases)
+    return TlsResult(success=True, phases=phases, not_after=not_after, tls_version=version)

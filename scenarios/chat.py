@@ -95,9 +95,9 @@ class Chat(Scenario[ChatOptions]):
         push = await run.push(
             client, event, where={"client_msg_id": client_msg_id}, timeout=options.delivery_deadline_seconds
         )
-        payload = push.details["payload"]
+        payload = push.payload
         if role == "receiver":
-            run.metrics.push_latency(event, max(0.0, push.details["arrived_at"] - sent_at))
+            run.metrics.push_latency(event, max(0.0, push.arrived_at - sent_at))
         run.expect_equal(f"{event} message_id seen by the {role}", payload.get("message_id"), message_id)
         run.expect_equal(f"{event} room seen by the {role}", payload.get("room"), options.room)
         run.expect_equal(f"{event} text seen by the {role}", payload.get("text"), text)

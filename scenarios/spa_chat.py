@@ -64,7 +64,7 @@ class SpaChat(Scenario[SpaChatOptions]):
                     where={"text": text},
                     timeout=run.options.delivery_deadline_seconds,
                 )
-                run.expect_equal(f"{events.chat_message} room", push.details["payload"].get("room"), run.options.room)
+                run.expect_equal(f"{events.chat_message} room", push.payload.get("room"), run.options.room)
 
             async with run.step("message from the probe"):
                 reply = f"probe says hello {marker}"

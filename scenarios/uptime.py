@@ -10,22 +10,25 @@ other services, dependencies and certificates look like. Each request waits the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Coroutine
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from harness import About, Reason, Run, Scenario
 from probes import health, tls
-from probes.result import ProbeResult
+from probes.result import HealthResult, ProbeResult, TlsResult
 from scenarios.kit import Options
 
 __all__ = ["Uptime"]
 
 SERVICES = ("vault", "concierge", "room_service", "cdn")
 STEPS_MARGIN_SECONDS = 1.0  # the run keeps this for its steps, even when every service hangs
+
+_Result = TypeVar("_Result", bound=ProbeResult)
 
 
 class UptimeOptions(Options):
@@ -90,11 +93,11 @@ async def _health_step(run: Run[UptimeOptions], service: str, url: str, options:
         max_body_bytes=run.max_body_bytes,
     )
 
-    async def read_repeatedly() -> ProbeResult:
+    async def read_repeatedly() -> HealthResult:
         """The first failing read, else the last; a mix of ok and failed reads is flapping.
 
         A service that does not answer at all is not read again: it would only wait once more."""
-        outcomes: list[ProbeResult] = []
+        outcomes: list[HealthResult] = []
         for _ in range(run.options.health_reads):
             outcomes.append(await health.probe(url, module, run.probe))
             if outcomes[-1].reason in (Reason.TIMEOUT, Reason.CONNECT_ERROR, Reason.TLS_ERROR):
@@ -104,13 +107,15 @@ async def _health_step(run: Run[UptimeOptions], service: str, url: str, options:
             return outcomes[-1]
         passed = sum(o.success for o in outcomes)
         if passed:
-            failed.message = f"flapping ({passed} of {len(outcomes)} reads ok): {failed.message}"
+            return dataclasses.replace(
+                failed, message=f"flapping ({passed} of {len(outcomes)} reads ok): {failed.message}"
+            )
         return failed
 
     async with run.step(f"{service} health"):
-        result = await _within(budget, read_repeatedly(), "liveness and health")
+        result = await _within(budget, read_repeatedly(), HealthResult, "liveness and health")
         run.metrics.service_up(service, result.success)
-        run.metrics.dependencies(service, result.details.get("dependencies", {}))
+        run.metrics.dependencies(service, result.dependencies)
         if not result.success:
             run.fail(result.reason or Reason.ERROR, f"{service}: {result.message}")
 
@@ -123,17 +128,16 @@ async def _tls_step(run: Run[UptimeOptions], service: str, url: str, options: Up
         timeout_seconds=min(budget, run.options.tls_timeout_seconds),
     )
     async with run.step(f"{service} tls"):
-        result = await _within(budget, tls.probe(url, module, run.probe), "TLS handshake")
-        if result.success:
-            run.metrics.tls_expiry(service, result.details["not_after"])
-        else:
+        result = await _within(budget, tls.probe(url, module, run.probe), TlsResult, "TLS handshake")
+        if not result.success or result.not_after is None:  # a success always has its expiry
             run.fail(result.reason or Reason.TLS_ERROR, f"{service}: {result.message}")
-        run.expect(f"{service}: TLS certificate expired", result.details["not_after"] > time.time(), Reason.TLS_ERROR)
+        run.metrics.tls_expiry(service, result.not_after)
+        run.expect(f"{service}: TLS certificate expired", result.not_after > time.time(), Reason.TLS_ERROR)
 
 
-async def _within(seconds: float, measuring: Coroutine[Any, Any, ProbeResult], what: str) -> ProbeResult:
-    """A probe's result, or a timeout result when it does not finish within ``seconds``."""
+async def _within(seconds: float, measuring: Coroutine[Any, Any, _Result], kind: type[_Result], what: str) -> _Result:
+    """A probe's result, or a timeout result of its ``kind`` when it does not finish within ``seconds``."""
     try:
         return await asyncio.wait_for(measuring, seconds)
     except TimeoutError:
-        return ProbeResult.failed(Reason.TIMEOUT, f"{what}: no answer within {seconds:.1f} s")
+        return kind.failed(Reason.TIMEOUT, f"{what}: no answer within {seconds:.1f} s")

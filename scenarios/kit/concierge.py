@@ -127,7 +127,7 @@ class ConciergeView(CustomerOf):
             max_body_bytes=run.max_body_bytes,
         )
         result = await health.probe(run.target.service_urls()["concierge"], module, run.probe)
-        down = sorted(name for name, up in result.details.get("dependencies", {}).items() if not up)
+        down = sorted(name for name, up in result.dependencies.items() if not up)
         if down:
             return f" (concierge health: {', '.join(down)} down)"
         return "" if result.success else f" (concierge health: {result.reason})"

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from harness import Run
+from probes.result import Push
 from probes.socketio import SocketClient
 from scenarios.kit.money import decimal
 
 __all__ = ["Push", "expect_balance_push", "expect_push"]
 
 
-@dataclass(frozen=True)
-class Push:
-    """A push that arrived: its payload and when (perf_counter)."""
-
-    payload: dict[str, Any]
-    arrived_at: float
-
-
 async def expect_push(
     run: Run[Any], socket: SocketClient, event: str, where: dict[str, Any], timeout: float, since: float | None = None
 ) -> Push:
     """The push of ``event`` matching ``where``; with ``since``, its latency goes to ``synthetic_push_latency``."""
-    result = await run.push(socket, event, where=where, timeout=timeout)
-    push = Push(result.details["payload"], result.details["arrived_at"])
+    push = await run.push(socket, event, where=where, timeout=timeout)
     if since is not None:
         run.metrics.push_latency(event, max(0.0, push.arrived_at - since))
     return push

@@ -1,4 +1,4 @@
-"""The browser probe (``PROBERS["browser"]``) against pages of our own, in a real Chromium."""
+"""The browser probe against pages of our own, in a real Chromium."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from probes import PROBERS
 from probes.browser import BrowserModule, probe
 from probes.browser_pool import SETTING, BrowserMissing, find_chromium
 from probes.context import ProbeContext
@@ -20,10 +19,6 @@ async def test_clean_page_passes_with_the_browsers_timings(page_server: str) -> 
     assert result.success, result.message
     assert {"ttfb", "dom_content_loaded", "load", "fcp"} <= set(result.phases)
     assert all(value > 0 for value in result.phases.values())
-
-
-async def test_registered_as_browser() -> None:
-    assert PROBERS["browser"] is probe
 
 
 @pytest.mark.parametrize(

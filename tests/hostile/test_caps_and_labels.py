@@ -30,11 +30,11 @@ async def test_a_probe_sets_its_own_body_cap(hostile: HostileLoop) -> None:
 
 async def test_a_thousand_unlisted_checks_are_one_series(hostile: HostileLoop) -> None:
     result = await health.probe(hostile.server("many_checks").url, health.HealthModule(), ProbeContext())
-    assert result.reason is Reason.DEPENDENCY_DOWN and len(result.details["dependencies"]) == 1000
+    assert result.reason is Reason.DEPENDENCY_DOWN and len(result.dependencies) == 1000
     assert len(result.message) < 200, result.message
     registry = CollectorRegistry()
     metrics = ScenarioMetrics(RunnerMetrics("test", ["USD"], ["database"], registry), "uptime", "t")
-    metrics.dependencies("vault", {"database": True, **result.details["dependencies"]})
+    metrics.dependencies("vault", {"database": True, **result.dependencies})
     series = {
         sample.labels["dependency"]: sample.value
         for family in registry.collect()

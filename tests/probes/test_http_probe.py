@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from probes import PROBERS, ProbeContext, Reason
+from probes import ProbeContext, Reason, health, http
 from probes.health import HealthModule
 from probes.http import HttpModule
 from tests.core.fake_platform import FakePlatform, running_fake_platform
@@ -26,7 +26,7 @@ def _reset(platform: FakePlatform) -> Iterator[None]:
 
 async def test_http_probe_passes_with_phases(platform: FakePlatform) -> None:
     module = HttpModule(path="/health", conditions=("[STATUS] == 200", "[BODY].service == ok"))
-    result = await PROBERS["http"](platform.url, module, ProbeContext())
+    result = await http.probe(platform.url, module, ProbeContext())
     assert result.success, result.message
     assert {"connect", "processing", "total"} <= set(result.phases)
     assert result.phases["total"] >= result.phases["processing"] > 0
@@ -35,7 +35,7 @@ async def test_http_probe_passes_with_phases(platform: FakePlatform) -> None:
 async def test_http_probe_names_the_failing_condition(platform: FakePlatform) -> None:
     platform.mode = "dependency_down"
     module = HttpModule(path="/health", conditions=("[STATUS] == 200",))
-    result = await PROBERS["http"](platform.url, module, ProbeContext())
+    result = await http.probe(platform.url, module, ProbeContext())
     assert (result.success, result.reason) == (False, Reason.HTTP_STATUS)
     assert "[STATUS] (500) == 200" in result.message
 
@@ -43,25 +43,25 @@ async def test_http_probe_names_the_failing_condition(platform: FakePlatform) ->
 async def test_http_probe_times_out_on_a_hang(platform: FakePlatform) -> None:
     platform.mode = "hang"
     module = HttpModule(path="/health", timeout_seconds=0.5)
-    result = await PROBERS["http"](platform.url, module, ProbeContext())
+    result = await http.probe(platform.url, module, ProbeContext())
     assert result.reason is Reason.TIMEOUT
 
 
 async def test_http_probe_reports_a_reset_connection(platform: FakePlatform) -> None:
     platform.mode = "reset"
-    result = await PROBERS["http"](platform.url, HttpModule(path="/health"), ProbeContext())
+    result = await http.probe(platform.url, HttpModule(path="/health"), ProbeContext())
     assert result.reason is Reason.CONNECT_ERROR
 
 
 async def test_health_probe_reports_each_dependency(platform: FakePlatform) -> None:
     platform.mode = "dependency_down"
-    result = await PROBERS["health"](platform.url, HealthModule(), ProbeContext())
+    result = await health.probe(platform.url, HealthModule(), ProbeContext())
     assert result.reason is Reason.DEPENDENCY_DOWN and "chat down" in result.message
-    assert result.details["dependencies"] == {"database": True, "chat": False}
+    assert result.dependencies == {"database": True, "chat": False}
 
 
 async def test_health_probe_refuses_an_html_page(platform: FakePlatform) -> None:
     platform.mode = "html"  # an ALB's 503 error page
-    result = await PROBERS["health"](platform.url, HealthModule(), ProbeContext())
+    result = await health.probe(platform.url, HealthModule(), ProbeContext())
     assert result.reason is Reason.HTTP_STATUS
     assert result.message.startswith("GET /health: 503 text/html, not the contract's health JSON")

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import socketio
 
-from probes import PROBERS
 from probes.context import ProbeContext
 from probes.result import Reason
 from probes.socketio import SocketClient, SocketModule, open_socket, probe
@@ -32,6 +31,7 @@ class Server:
     sio: socketio.AsyncServer
     connected: set[str] = field(default_factory=set)
     seen_headers: list[dict[str, str]] = field(default_factory=list)
+    transports: list[str] = field(default_factory=list)  # each connection's, as the server saw it
 
 
 @contextlib.asynccontextmanager
@@ -44,6 +44,7 @@ async def socketio_server() -> AsyncIterator[Server]:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         state.seen_headers.append({k: v for k, v in environ.items() if k.startswith("HTTP_")})
         state.connected.add(sid)
+        state.transports.append(sio.transport(sid))
 
     async def disconnect(sid: str, reason: Any = None) -> None:
         state.connected.discard(sid)
@@ -89,7 +90,7 @@ async def test_connects_with_the_token_over_each_transport(transport: str) -> No
         ctx = ProbeContext()
         result = await probe(server.url, SocketModule(transport=transport, token=TOKEN), ctx)
         assert result.success, result.message
-        assert result.details["transport"] == transport
+        assert server.transports == [transport]
         assert result.phases["connect"] > 0
         assert server.seen_headers[-1]["HTTP_X_SYNTHETIC_PROBE"] == ctx.run_id
         assert await _wait_until(lambda: not server.connected), "the probe left its connection open"
@@ -108,12 +109,12 @@ async def test_a_refused_token_is_a_connect_error(transport: str) -> None:
 async def test_pushes_are_matched_by_payload_even_when_they_came_first(transport: str) -> None:
     async with socketio_server() as server, connected(server.url, transport) as client:
         ack = await client.call("push_me", {"refs": ["bet-1", "bet-2"]})
-        assert ack.success and ack.details["ack"] == {"ok": True}
+        assert ack.success and ack.ack == {"ok": True}
         assert await _wait_until(lambda: len(client.received) == 2)
         second = await client.wait_for("balance:update", {"ref_id": "bet-2"}, timeout=5)
         first = await client.wait_for("balance:update", {"ref_id": "bet-1"}, timeout=5)
-    assert second.success and second.details["payload"] == {"ref_id": "bet-2", "balance": "1.00"}
-    assert first.success and first.details["arrived_at"] <= second.details["arrived_at"]
+    assert second.push is not None and second.push.payload == {"ref_id": "bet-2", "balance": "1.00"}
+    assert first.push is not None and first.push.arrived_at <= second.push.arrived_at
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -131,7 +132,7 @@ async def test_acks_come_back_and_a_missing_ack_is_a_timeout(transport: str) -> 
     async with socketio_server() as server, connected(server.url, transport) as client:
         echoed = await client.call("echo", {"room": "lobby"})
         ignored = await client.call("no_handler_here", {"room": "lobby"}, timeout=0.3)
-    assert echoed.success and echoed.details["ack"] == {"room": "lobby"}
+    assert echoed.success and echoed.ack == {"room": "lobby"}
     assert not ignored.success and ignored.reason is Reason.TIMEOUT
 
 
@@ -161,4 +162,3 @@ async def test_a_silent_server_is_a_timeout(transport: str) -> None:
 
 def test_the_token_never_shows_in_the_module_repr() -> None:
     assert TOKEN not in repr(SocketModule(token=TOKEN))
-    assert PROBERS["socketio"] is probe

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from probes import PROBERS
 from probes.context import ProbeContext
 from probes.result import Reason
 from probes.tls import TlsModule, not_after_of, probe
@@ -117,8 +116,8 @@ async def test_reads_the_expiry_of_a_verified_certificate(certs: dict[str, Cert]
     async with tls_server(cert) as port:
         result = await probe(f"https://127.0.0.1:{port}", TlsModule(ca_file=cert.cert), ProbeContext())
     assert result.success, result.message
-    assert result.details["not_after"] == cert.not_after()
-    assert result.details["tls_version"].startswith("TLS")
+    assert result.not_after == cert.not_after()
+    assert result.tls_version is not None and result.tls_version.startswith("TLS")
     assert result.phases["handshake"] >= 0
 
 
@@ -127,7 +126,7 @@ async def test_reads_a_generalized_time_expiry_without_verifying(certs: dict[str
     async with tls_server(cert) as port:
         result = await probe(f"127.0.0.1:{port}", TlsModule(verify=False), ProbeContext())
     assert result.success, result.message
-    assert result.details["not_after"] == cert.not_after()
+    assert result.not_after == cert.not_after()
     assert cert.not_after() > 2524608000  # 2050-01-01: the GeneralizedTime branch was taken
 
 
@@ -167,10 +166,6 @@ async def test_a_closed_port_is_a_connect_error() -> None:
         port = sock.getsockname()[1]
     result = await probe(f"https://127.0.0.1:{port}", TlsModule(), ProbeContext())
     assert result.reason is Reason.CONNECT_ERROR
-
-
-def test_the_probe_is_registered() -> None:
-    assert PROBERS["tls"] is probe
 
 
 def test_garbage_is_not_a_certificate() -> None:
