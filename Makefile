@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make run` and `make test` (both install what they need).
-.PHONY: setup run test test-quick lint bench mutate screenshots clean
+.PHONY: setup run test test-quick lint bench soak mutate screenshots clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -27,6 +27,10 @@ lint:
 
 bench: setup
 	$(PY) -m bench
+
+## 10,000 runs in serve mode (~18 min on 2 cores): leaks, lost results, drift; not part of `make bench`.
+soak: setup
+	$(PY) -m bench --only long-soak
 
 ## Mutation testing of the core against its fast unit tests (docs/mutation.md); not part of `make test`.
 mutate: setup

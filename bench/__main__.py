@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): run the benchmarks and rewrite ``bench/RESULTS.md``.
 
-    python -m bench                    # all of them, about 25 minutes on the 2-core build machine
+    python -m bench                    # all of make bench's, about 25 minutes on the 2-core build machine
     python -m bench --only http        # one (repeatable); RESULTS.md keeps the others' last figures
+    python -m bench --only long-soak   # one that make bench leaves out (make soak, ~18 minutes)
     python -m bench --list             # what there is
     python -m bench --quick --out DIR  # tiny counts, results under DIR (the smoke test)
 
@@ -44,8 +45,8 @@ Written by `python -m bench` (`make bench`); do not edit by hand. Rerun one benc
 figures, each with its own date, machine and load average. Every figure is a ratio or a
 side-by-side comparison measured in one run on one machine: compare within a table, not
 across machines, and distrust a table measured at a high load average (other work on the
-same cores). Counts are chosen so that the whole set runs in about {minutes:.0f} minutes on a
-2-core machine (budget: 30).
+same cores). Counts are chosen so that `make bench` runs in about {minutes:.0f} minutes on a
+2-core machine (budget: 30); `make soak` runs the long soak (`long-soak`) on its own.
 
 This file: {machine}; {versions}.
 
@@ -86,7 +87,7 @@ def write_results(results_file: Path, sections_dir: Path) -> None:
     ordered = [known[b.name] for b in BENCHES if b.name in known]
     header = HEADER.format(
         names=", ".join(b.name for b in BENCHES),
-        minutes=sum(b.minutes for b in BENCHES),
+        minutes=sum(b.minutes for b in BENCHES if b.in_make_bench),
         machine=machine_line(),
         versions=versions_line(),
         goals=_goals_summary(ordered),
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list:
         for b in BENCHES:
-            print(f"{b.name:<8} ~{b.minutes:g} min  {b.summary}")
+            print(f"{b.name:<9} ~{b.minutes:g} min  {b.summary}")
         return 0
     if args.quick and args.out is None:
         parser.error("--quick needs --out: quick figures must not replace the real ones")
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     work_dir = Path(tempfile.mkdtemp(prefix="mg-bench-"))
     failed = False
     try:
-        for name in args.only or [b.name for b in BENCHES]:
+        for name in args.only or [b.name for b in BENCHES if b.in_make_bench]:
             print(f"bench {name}: running", flush=True)
             section = _run_one(name, BenchOptions(work_dir, quick=args.quick))
             save_section(section, sections_dir)

@@ -25,6 +25,7 @@ __all__ = ["ScenarioSchedule", "schedules"]
 @dataclass
 class ScenarioSchedule:
     scenario: str
+    target: str  # a scenario runs on a grid of its own against each target
     interval: float
     lateness: list[float]  # started minus planned, seconds, for every run that started
     first_planned: float
@@ -53,17 +54,17 @@ def _phase(offsets: list[float], interval: float) -> float:
 
 
 def schedules(lines: Iterable[dict[str, Any]], intervals: dict[str, float], armed_at: float) -> list[ScenarioSchedule]:
-    """Per scenario: lateness of every started run and where its grid begins (at or after ``armed_at``)."""
-    starts: dict[str, list[float]] = {}
-    counts: dict[str, int] = {}
+    """Per scenario and target: lateness of every started run and where its grid begins (at or after ``armed_at``)."""
+    starts: dict[tuple[str, str], list[float]] = {}
+    counts: dict[tuple[str, str], int] = {}
     for line in lines:
-        scenario = str(line.get("scenario"))
-        counts[scenario] = counts.get(scenario, 0) + 1
+        key = (str(line.get("scenario")), str(line.get("target", "")))
+        counts[key] = counts.get(key, 0) + 1
         if line.get("result") == "skipped":
             continue
-        starts.setdefault(scenario, []).append(line_time(line) - float(line.get("duration_seconds") or 0))
+        starts.setdefault(key, []).append(line_time(line) - float(line.get("duration_seconds") or 0))
     found = []
-    for scenario, times in sorted(starts.items()):
+    for (scenario, target), times in sorted(starts.items()):
         interval = intervals[scenario]
         origin = min(times)
         offsets = [(t - origin) % interval for t in times]
@@ -71,5 +72,5 @@ def schedules(lines: Iterable[dict[str, Any]], intervals: dict[str, float], arme
         lateness = [(o - phase) % interval for o in offsets]
         grid_point = origin + phase
         first_planned = grid_point - math.floor((grid_point - armed_at) / interval) * interval
-        found.append(ScenarioSchedule(scenario, interval, lateness, first_planned, counts.get(scenario, 0)))
+        found.append(ScenarioSchedule(scenario, target, interval, lateness, first_planned, counts[scenario, target]))
     return found

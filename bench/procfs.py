@@ -15,12 +15,14 @@ __all__ = [
     "cpu_seconds",
     "descendants",
     "fd_count",
+    "in_sessions",
     "is_chromium",
     "pin",
     "peak_rss_kib",
     "pss_kib",
     "rss_kib",
     "chromium_pids",
+    "session",
 ]
 
 _PROC = Path("/proc")
@@ -72,6 +74,26 @@ def is_chromium(pid: int) -> bool:
     except OSError:
         return False
     return b"chrom" in os.path.basename(argv0).lower() or b"headless_shell" in argv0
+
+
+def session(pid: int) -> int | None:
+    """The session ``pid`` belongs to (``setsid``): Chromium starts one of its own, which all its processes share.
+    None for a process gone, or dead and not yet reaped (a zombie)."""
+    try:
+        fields = _stat_fields(pid)  # state, ppid, pgrp, session, ...
+        return None if fields[0] == "Z" else int(fields[3])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def in_sessions(sessions: Iterable[int]) -> list[int]:
+    """Every live process in one of ``sessions``: found even once re-parented, after their parent exited."""
+    wanted = set(sessions)
+    found = []
+    for entry in _PROC.iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and session(int(entry.name)) in wanted:
+            found.append(int(entry.name))
+    return found
 
 
 def chromium_pids(root: int) -> list[int]:

@@ -1,4 +1,8 @@
-"""The benchmarks, in the order ``python -m bench`` runs them, with what each takes."""
+"""The benchmarks, in the order ``python -m bench`` runs them, with what each takes.
+
+``make bench`` runs those ``in_make_bench`` (its budget is 30 minutes); the others run on their
+own (``make soak``), and their sections of ``bench/RESULTS.md`` sit among the rest.
+"""
 
 from __future__ import annotations
 
@@ -17,22 +21,34 @@ class Bench:
     summary: str
     minutes: float  # a full run on the 2-core build machine, roughly
     module: str
+    function: str = "run"
+    in_make_bench: bool = True
 
     def runner(self) -> Callable[[BenchOptions], Section]:
-        run: Callable[[BenchOptions], Section] = importlib.import_module(self.module).run
+        run: Callable[[BenchOptions], Section] = getattr(importlib.import_module(self.module), self.function)
         return run
 
     @property
     def title(self) -> str:
         """The section's title, as the module names it (also when the benchmark fails)."""
-        return str(getattr(importlib.import_module(self.module), "TITLE", self.summary))
+        module = importlib.import_module(self.module)
+        plan = getattr(module, "PLANS", {}).get(self.name)
+        return str(plan.title if plan else getattr(module, "TITLE", self.summary))
 
 
 BENCHES = (
     Bench("http", "HTTP probe accuracy and cost vs blackbox_exporter", 4, "bench.http_accuracy"),
     Bench("browser", "browser run overhead: runner vs bare Playwright vs browser per run", 5, "bench.browser_overhead"),
     Bench("detect", "time to detect five faults, to metric and to alert", 8, "bench.detect"),
-    Bench("soak", "1,000 runs in serve mode: resources, drift, lost results", 4, "bench.soak"),
+    Bench("soak", "1,000 runs in serve mode: resources, drift, lost results", 3, "bench.soak"),
+    Bench(
+        "long-soak",
+        "10,000 runs in serve mode (make soak, not make bench): leaks, drift, lost results",
+        18,
+        "bench.soak",
+        function="run_long",
+        in_make_bench=False,
+    ),
     Bench("scale", "API runs per minute one runner sustains", 4, "bench.scale"),
     Bench("fleet", "a region's samples through remote-write, and its work per replica", 3, "bench.fleet"),
     Bench("hostile", "/metrics latency and memory beside a hostile target vs a healthy one", 1, "bench.hostile"),

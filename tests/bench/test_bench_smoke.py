@@ -20,12 +20,15 @@ from bench.alerting import AlertDelay, _started_at, alert_formula
 from bench.blackbox import parse_probe
 from bench.delay_server import delay_of
 from bench.drift import schedules
+from bench.leftovers import RunnerSessions
 from bench.processes import REPO_ROOT, python_module, running
+from bench.procfs import in_sessions
 from bench.registry import BENCHES
 from bench.report import Goal, Section, load_sections, save_section, table
 from bench.scale import _step_totals
 from bench.serve import parse
 from bench.stats import median, percentile
+from bench.tenths import runs_per_tenth, tenths
 
 BLACKBOX_ANSWER = """\
 # HELP probe_duration_seconds Returns how long the probe took to complete in seconds
@@ -96,9 +99,10 @@ def test_delay_server_answers_after_the_delay_in_one_segment(tmp_path: Path) -> 
     assert body == b"ok\n"  # headers and body arrived in the first read: one send
 
 
-def _line(scenario: str, end: float, duration: float, result: str = "success") -> dict[str, object]:
+def _line(scenario: str, end: float, duration: float, result: str = "success", target: str = "t") -> dict[str, object]:
     ts = datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return {"msg": "run finished", "scenario": scenario, "ts": ts, "duration_seconds": duration, "result": result}
+    fields = {"scenario": scenario, "target": target, "ts": ts, "duration_seconds": duration, "result": result}
+    return {"msg": "run finished", **fields}
 
 
 def test_drift_recovers_lateness_and_planned_count() -> None:
@@ -114,6 +118,44 @@ def test_drift_recovers_lateness_and_planned_count() -> None:
     assert found.first_planned == pytest.approx(first, abs=0.002)
     assert found.planned_until(first + 9 * 2 + 0.5) == 10
     assert found.results == 10
+
+
+def test_drift_keeps_one_grid_per_target() -> None:
+    armed = 1_700_000_000.0
+    lines = [_line("a", armed + 0.3 + k * 2 + 0.1, 0.1, target="x") for k in range(5)]
+    lines += [_line("a", armed + 1.2 + k * 2 + 0.1, 0.1, target="y") for k in range(5)]
+    found = schedules(lines, {"a": 2.0}, armed)
+    assert [(s.target, round(s.first_planned - armed, 2)) for s in found] == [("x", 0.3), ("y", 1.2)]
+    assert all(max(s.lateness) < 0.002 for s in found)  # pooled, the two phases would read as 0.9 s late
+
+
+def test_tenths_judge_by_median_and_count_runs() -> None:
+    busy_moment = [(0.5 + k * 0.9, 500.0 if k == 3 else 100.0) for k in range(10)]  # a spike in the first tenth
+    steady_rise = [(95.0 + k / 2, 104.0) for k in range(10)]
+    figure = tenths(busy_moment + steady_rise + [(200.0, 1e9)], 0.0, 100.0)  # outside the window: left out
+    assert figure.medians[0] == 100.0 and figure.lowest[0] == 100.0
+    assert figure.medians[1] is None
+    assert figure.growth == pytest.approx(0.04)
+    assert tenths([], 0.0, 1.0).growth is None
+    assert runs_per_tenth([0.0, 9.9, 10.0, 55.0, 100.0, 101.0], 0.0, 100.0) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 1]
+
+
+def test_what_a_runner_left_behind_is_found_by_its_session() -> None:
+    """A process started in a session of its own leaves a grandchild behind: re-parented, but found."""
+    shell = subprocess.Popen(
+        ["sh", "-c", "sleep 30 & echo $!"], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert shell.stdout is not None
+    orphan = int(shell.stdout.readline())
+    shell.wait(10)
+    sessions = RunnerSessions(shell.pid)
+    assert in_sessions({shell.pid}) == [orphan]
+    left = sessions.left_behind(wait_seconds=0.5)
+    assert (left.processes, left.chromium) == (1, 0)
+    deadline = time.monotonic() + 10
+    while in_sessions({shell.pid}) and time.monotonic() < deadline:  # killed once counted; dying takes a moment
+        time.sleep(0.05)
+    assert in_sessions({shell.pid}) == []
 
 
 def test_step_totals_add_up_every_target() -> None:
@@ -155,7 +197,7 @@ def _assert_tables_well_formed(markdown: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [b.name for b in BENCHES])
+@pytest.mark.parametrize("name", [b.name for b in BENCHES if b.in_make_bench])  # make soak: §4's code, more runs
 def test_bench_runs_with_tiny_counts(name: str, tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--only", name, "--quick", "--out", str(tmp_path)],
