@@ -3,8 +3,9 @@
 A soak samples its runner every few seconds (RSS, open files, Chromium processes), and every
 sample swings with the runs in flight at that moment. The soak's time, from the first sample
 after the warm-up to SIGTERM, is cut into ten equal stretches; each tenth is summed up by its
-median (one busy moment barely moves it) and its lowest value (the runner between runs). What
-leaks stays: it raises every later sample, so the last tenth's median rises above the first's.
+lowest value (the runner between runs: the connections and pages of runs in flight come and go)
+and its median (one busy moment barely moves it). What leaks stays: it raises every later
+sample, the quiet ones too, so the last tenth's lowest value rises above the first's.
 Tenths are of time, not of runs: the schedule starts runs at a steady rate, so each tenth holds
 about a tenth of them (``runs_per_tenth`` counts them).
 """
@@ -30,8 +31,8 @@ class Tenths:
 
     @property
     def growth(self) -> float | None:
-        """The last tenth's median over the first's, minus one (0.05: 5 % more); None if either is empty."""
-        first, last = self.medians[0], self.medians[-1]
+        """The last tenth's lowest value over the first's, minus one (0.05: 5 % more); None if either is empty."""
+        first, last = self.lowest[0], self.lowest[-1]
         if first is None or last is None or first <= 0:
             return None
         return last / first - 1

@@ -129,12 +129,12 @@ def test_drift_keeps_one_grid_per_target() -> None:
     assert all(max(s.lateness) < 0.002 for s in found)  # pooled, the two phases would read as 0.9 s late
 
 
-def test_tenths_judge_by_median_and_count_runs() -> None:
-    busy_moment = [(0.5 + k * 0.9, 500.0 if k == 3 else 100.0) for k in range(10)]  # a spike in the first tenth
-    steady_rise = [(95.0 + k / 2, 104.0) for k in range(10)]
-    figure = tenths(busy_moment + steady_rise + [(200.0, 1e9)], 0.0, 100.0)  # outside the window: left out
-    assert figure.medians[0] == 100.0 and figure.lowest[0] == 100.0
-    assert figure.medians[1] is None
+def test_tenths_judge_by_the_lowest_value_and_count_runs() -> None:
+    busy = [(0.5 + k * 0.9, 500.0 if k % 2 else 100.0) for k in range(10)]  # runs in flight half the time
+    risen = [(95.0 + k / 2, 104.0 + k) for k in range(10)]  # a floor 4 % higher
+    figure = tenths(busy + risen + [(200.0, 1e9)], 0.0, 100.0)  # outside the window: left out
+    assert (figure.lowest[0], figure.medians[0]) == (100.0, 300.0)
+    assert figure.lowest[1] is None and figure.medians[1] is None
     assert figure.growth == pytest.approx(0.04)
     assert tenths([], 0.0, 1.0).growth is None
     assert runs_per_tenth([0.0, 9.9, 10.0, 55.0, 100.0, 101.0], 0.0, 100.0) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 1]
