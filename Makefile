@@ -29,8 +29,9 @@ bench: setup
 	$(PY) -m bench
 
 ## 10,000 runs in serve mode (~18 min on 2 cores): leaks, lost results, drift; not part of `make bench`.
+## `make soak SOAK_ARGS=--keep` keeps the runner's log and samples.
 soak: setup
-	$(PY) -m bench --only long-soak
+	$(PY) -m bench --only long-soak $(SOAK_ARGS)
 
 ## Mutation testing of the core against its fast unit tests (docs/mutation.md); not part of `make test`.
 mutate: setup
