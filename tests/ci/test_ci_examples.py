@@ -1,7 +1,7 @@
 """The CI examples under ``docs/ci/`` are what the code writes, kept equal by this test.
 
-A run with one flaky scenario (failed once, then passed), one failed after a retry, and one
-clean pass, with fixed ids and times, rendered by ``harness.summary`` and ``harness.reports``.
+The runs of ``example_runs.yaml`` (one flaky scenario that failed once, then passed, one failed
+after a retry, one clean pass; fixed ids and times), rendered by ``harness.summary`` and ``harness.reports``.
 Regenerate with ``python tests/ci/test_ci_examples.py``.
 """
 
@@ -11,12 +11,14 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
 
 from harness.reports import write_json, write_junit  # noqa: E402
-from harness.results import Attempt, Outcome, RunResult, StepRecord  # noqa: E402
+from harness.results import RunResult  # noqa: E402
 from harness.summary import CiLinks, render_summary  # noqa: E402
 
 DOCS = ROOT / "docs" / "ci"
@@ -27,83 +29,9 @@ LINKS = CiLinks.from_environment(
 
 
 def example_results() -> list[RunResult]:
-    """One flaky pass, one failure after a retry, one clean pass: what a gate meets on a bad day."""
-    flaky = RunResult(
-        "bet_settlement",
-        "production",
-        "ci",
-        "run-0002",
-        "4bf92f3577b34da6a3ce929d0e0e4736",
-        Outcome.SUCCESS,
-        NOW + 8,
-        1.84,
-        steps=[
-            StepRecord("log in", 0.21, True),
-            StepRecord("place bet", 0.34, True),
-            StepRecord("balance push", 0.88, True),
-            StepRecord("check history", 0.41, True),
-        ],
-        attempts=2,
-        flaky=True,
-        earlier_attempts=[
-            Attempt(
-                "run-0001",
-                "0af7651916cd43dd8448eb211c80319c",
-                Outcome.FAILURE,
-                5.12,
-                "balance push",
-                "push_missing",
-                "no balance:update for USD within 4 s",
-                "reports/artifacts/bet_settlement/run-0001",
-            )
-        ],
-    )
-    failed = RunResult(
-        "deposit_each_currency",
-        "production",
-        "ci",
-        "run-0004",
-        "b7ad6b7169203331b7ad6b7169203331",
-        Outcome.FAILURE,
-        NOW + 9,
-        2.31,
-        steps=[
-            StepRecord("log in", 0.19, True),
-            StepRecord("deposit USD", 0.52, True),
-            StepRecord("deposit EUR", 0.44, False, "http_status", "POST /v1/deposits answered 503, expected 201"),
-        ],
-        failed_step="deposit EUR",
-        reason="http_status",
-        message="POST /v1/deposits answered 503, expected 201",
-        attempts=2,
-        artifacts_dir="reports/artifacts/deposit_each_currency/run-0004",
-        earlier_attempts=[
-            Attempt(
-                "run-0003",
-                "5b8aa5a2d2c872e8321cf37308d69df2",
-                Outcome.FAILURE,
-                2.27,
-                "deposit EUR",
-                "http_status",
-                "POST /v1/deposits answered 503, expected 201",
-                "reports/artifacts/deposit_each_currency/run-0003",
-            )
-        ],
-    )
-    passed = RunResult(
-        "uptime",
-        "production",
-        "ci",
-        "run-0005",
-        "e457b5a2e4d86bd1e457b5a2e4d86bd1",
-        Outcome.SUCCESS,
-        NOW + 1,
-        0.62,
-        steps=[
-            StepRecord(f"{service} health", 0.15, True) for service in ("vault", "concierge", "room_service", "cdn")
-        ],
-    )
-    return [flaky, failed, passed]
+    """The runs of ``example_runs.yaml``, in the production target from the CI region."""
+    rows = yaml.safe_load((Path(__file__).with_name("example_runs.yaml")).read_text(encoding="utf-8"))
+    return [RunResult.from_dict({**row, "target": "production", "region": "ci"}) for row in rows]
 
 
 def render_examples(directory: Path) -> dict[str, str]:

@@ -410,21 +410,15 @@ def test_chat_down_pages_its_cause_once_and_a_guardrail_breach_pages_at_once(sta
     # 1. Customer chat goes down.
     fault_on = time.time()
     stack.sandbox.fault_on("chat_down")
-    cause = {
-        "alertname": "DependencyDown",
-        "severity": "page",
-        "layer": "health",
-        "service": "room_service",
-        "dependency": "chat",
-        "target": TARGET,
-    }
+    page = {"severity": "page", "target": TARGET}
+    cause = {**page, "alertname": "DependencyDown", "layer": "health", "service": "room_service", "dependency": "chat"}
     paged = _until(stack, lambda: stack.pages(), "the chat_down page", timeout=60)
     chat_delay = paged - fault_on
     print(f"\nchat_down -> DependencyDown page in {chat_delay:.2f} s")
     assert stack.pages() == [cause], stack.diagnose()
 
     # The journeys fail from both regions: their pages fire, but Alertmanager holds them back.
-    journey = {"severity": "page", "layer": "synthetic", "target": TARGET}
+    journey = {**page, "layer": "synthetic"}
     chat_pages: list[dict[str, str]] = []
 
     def journey_pages_inhibited() -> bool:
@@ -459,15 +453,13 @@ def test_chat_down_pages_its_cause_once_and_a_guardrail_breach_pages_at_once(sta
     fault_on = time.time()
     stack.sandbox.fault_on("stake_limit_not_enforced")
     breach = {
+        **journey,
         "alertname": "GuardrailBreached",
-        "severity": "page",
-        "layer": "synthetic",
         "journey": "guardrails",
         "team": "risk",
         "scenario": "guardrails",
         "step": "stake above max",
         "region": "eu",
-        "target": TARGET,
     }
     paged = _until(stack, lambda: len(stack.pages()) > 1, "the guardrail page", timeout=90)
     breach_delay = paged - fault_on
