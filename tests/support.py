@@ -1,13 +1,15 @@
 """What many tests share: one builder of runner configs, one table of fast deadlines, running journeys once.
 
-A test states only what differs from ``config/sandbox.yaml`` pointed at its sandbox (or at a local
-server): the scenarios it runs, the region, an option or a target field.
+A test states only what differs from ``config/sandbox.yaml`` pointed at its sandbox (``write_config``)
+or at a local server that stands in for the whole platform (``local_config``): the scenarios it runs,
+the region, an option or a target field.
 """
 
 from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,11 +26,16 @@ from sandbox.testing import SandboxHandle
 
 __all__ = [
     "FAST_DEADLINES",
+    "NO_SOCKETS",
+    "PASSWORD",
     "REGION",
+    "RESET_SECRET",
     "ROOT",
     "SECRETS",
     "TARGET",
     "describe",
+    "local_config",
+    "run_cli",
     "run_journeys",
     "run_passing",
     "same_url",
@@ -43,6 +50,10 @@ SECRETS = ROOT / "config" / "sandbox-secrets"
 REGION = "eu"
 TARGET = "sandbox"
 URL_KEYS = ("vault_url", "concierge_url", "room_service_url", "spa_url")
+# The secrets every config of these tests reads (sandbox-only values): a test looks for them where they must not be.
+PASSWORD = (SECRETS / "probe_password").read_text().strip()
+RESET_SECRET = (SECRETS / "reset_secret").read_text().strip()
+NO_SOCKETS: dict[str, Any] = {"socket_transports": []}  # uptime's options where no socket.io server answers
 
 # Deadlines for the sandbox's fast profile: a push or a payment that does not come is known in
 # seconds, not in the real platform's minutes (the scenarios' defaults).
@@ -75,26 +86,31 @@ def write_config(
     names: Iterable[str] | None = None,
     *,
     region: str = REGION,
-    timeout_seconds: float | None = None,
+    timeout_seconds: float | Mapping[str, float] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     target: Mapping[str, Any] | None = None,
+    accounts: Mapping[str, Any] | None = None,
     runner: Mapping[str, Any] | None = None,
     scenarios: Mapping[str, Any] | None = None,
     top: Mapping[str, Any] | None = None,
 ) -> Path:
     """``config/sandbox.yaml`` at ``urls`` (or a sandbox's), artifacts in ``folder``, fast deadlines for ``names``.
 
-    ``names`` default to every scenario of the fast-deadline table.
-    ``options`` are merged over the fast deadlines per scenario; ``target``, ``runner``, ``scenarios``
-    and ``top`` are merged over the target's, the runner's, the scenarios' and the top-level fields.
+    ``names`` default to every scenario of the fast-deadline table; ``timeout_seconds`` is theirs (one for
+    all, or by name).
+    ``options`` are merged over the fast deadlines per scenario; ``target``, ``accounts``, ``runner``,
+    ``scenarios`` and ``top`` are merged over the target's, its accounts', the runner's, the scenarios'
+    and the top-level fields.
     """
     base = yaml.safe_load((ROOT / "config" / "sandbox.yaml").read_text())
-    accounts = {**base["targets"][TARGET]["accounts"], "password": {"file": str(SECRETS / "probe_password")}}
+    password = {"password": {"file": str(SECRETS / "probe_password")}}
+    accounts = {**base["targets"][TARGET]["accounts"], **password, **(accounts or {})}
     overrides: dict[str, dict[str, Any]] = {}
     for name in FAST_DEADLINES if names is None else names:
         override: dict[str, Any] = {"options": {**FAST_DEADLINES.get(name, {}), **(options or {}).get(name, {})}}
-        if timeout_seconds is not None:
-            override["timeout_seconds"] = timeout_seconds
+        timeout = timeout_seconds.get(name) if isinstance(timeout_seconds, Mapping) else timeout_seconds
+        if timeout is not None:
+            override["timeout_seconds"] = timeout
         overrides[name] = override
     config = {
         "runner": {**base["runner"], "region": region, "artifacts_dir": str(folder / "artifacts"), **(runner or {})},
@@ -114,6 +130,33 @@ def write_config(
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def local_config(
+    folder: Path,
+    url: str,
+    names: Iterable[str] = (),
+    *,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    target: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> Path:
+    """``write_config`` with every service at ``url``, a local server that speaks no socket.io.
+
+    Money may not move and USD is the only currency (unless ``target`` says otherwise); any scenario,
+    a test's own too, logs in as ``probe-{region}-{name}``. ``names`` (uptime and those of ``options``
+    always) and ``fields`` go to ``write_config``.
+    """
+    options = {**(options or {}), "uptime": {**NO_SOCKETS, **(options or {}).get("uptime", {})}}
+    return write_config(
+        folder,
+        same_url(url),
+        list(dict.fromkeys([*names, *options])),
+        options=options,
+        target={"allow_money": False, "currencies": ["USD"], **(target or {})},
+        accounts={"default": "probe-{region}-{scenario}"},
+        **fields,
+    )
 
 
 async def run_journeys(config: Path, names: list[str]) -> tuple[dict[str, RunResult], CollectorRegistry]:
@@ -146,6 +189,13 @@ def describe(results: dict[str, RunResult]) -> str:
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
     return registry.get_sample_value(name, {**labels, "target": TARGET, "region": REGION})
+
+
+def run_cli(*args: str, timeout: float = 90, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python runner.py ARGS`` in a subprocess from the repository root, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "runner.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def stop_process(process: subprocess.Popen[Any], grace_seconds: float, sig: int = signal.SIGTERM) -> None:

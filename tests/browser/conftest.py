@@ -7,14 +7,11 @@ error, miss an asset) without the sandbox; journeys run against the session ``sa
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiohttp import web
 
 from config.loader import load_settings
@@ -22,12 +19,7 @@ from harness.discovery import discover
 from harness.results import RunResult
 from sandbox.testing import SandboxHandle
 from tests.local_server import serving
-from tests.support import FAST_DEADLINES, write_config
-
-REPO = Path(__file__).resolve().parents[2]
-SECRETS = REPO / "config" / "sandbox-secrets"
-LOCAL_PASSWORD = "pw-browser-test-Qw3rTy9"
-LOCAL_RESET_SECRET = "rs-browser-test-Zx8Cv7Bn"
+from tests.support import FAST_DEADLINES, run_cli, write_config
 
 BROWSER_JOURNEYS = [name for name in FAST_DEADLINES if name.startswith("spa_")]
 
@@ -65,29 +57,6 @@ async def page_server() -> AsyncIterator[str]:
         yield url
 
 
-def local_config(tmp_path: Path, url: str, browser: dict[str, Any] | None = None) -> Path:
-    """A config whose every service is ``url`` (a page server), secrets in files."""
-    (tmp_path / "pw").write_text(LOCAL_PASSWORD + "\n")
-    (tmp_path / "reset").write_text(LOCAL_RESET_SECRET + "\n")
-    config = {
-        "runner": {"region": "test", "artifacts_dir": str(tmp_path / "artifacts"), "browser": browser or {}},
-        "targets": {
-            "local": {
-                "vault_url": url,
-                "concierge_url": url,
-                "room_service_url": url,
-                "spa_url": url,
-                "currencies": ["USD"],
-                "reset_secret": {"file": str(tmp_path / "reset")},
-                "accounts": {"password": {"file": str(tmp_path / "pw")}, "default": "probe-{region}-{scenario}"},
-            }
-        },
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 def sandbox_config(
     sandbox: SandboxHandle,
     tmp_path: Path,
@@ -104,14 +73,7 @@ def sandbox_config(
 def run_runner(config: Path, *args: str, timeout: float = 240) -> tuple[int, list[dict[str, Any]], str]:
     """``python runner.py run --config CONFIG ARGS --report R`` in a subprocess: exit code, results, stderr."""
     report = config.parent / f"report-{len(list(config.parent.glob('report-*')))}.json"
-    done = subprocess.run(
-        [sys.executable, "runner.py", "run", "--config", str(config), "--report", str(report), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    done = run_cli("run", "--config", str(config), "--report", str(report), *args, timeout=timeout)
     results = json.loads(report.read_text())["results"] if report.exists() else []
     return done.returncode, results, done.stderr
 

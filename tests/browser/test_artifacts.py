@@ -29,7 +29,7 @@ from probes.browser_artifacts import (
     scrub_bytes,
     secret_forms,
 )
-from tests.browser.conftest import LOCAL_PASSWORD, local_config
+from tests.support import PASSWORD, TARGET, local_config
 
 SECRET = 'p"a ss/wörd&x=1'
 TOKEN = "T0KEN-abcdefghijklmnop"
@@ -188,7 +188,7 @@ async def _pixels(runtime: Runtime, png: bytes, box: FloatRect) -> list[list[int
 @pytest.mark.browser
 async def test_failed_run_leaves_screenshot_trace_har_and_log_without_the_password(runtime: Runtime) -> None:
     boxes.clear()
-    plan = ScenarioPlan(PasswordTyper, "local", 60.0, 30.0, options_for(runtime.settings, PasswordTyper))
+    plan = ScenarioPlan(PasswordTyper, TARGET, 60.0, 30.0, options_for(runtime.settings, PasswordTyper))
     result = await execute(runtime, plan)
     assert (result.outcome, result.failed_step, result.reason) == (Outcome.FAILURE, "type the password", "assertion")
     assert result.artifacts_dir is not None
@@ -205,9 +205,9 @@ async def test_failed_run_leaves_screenshot_trace_har_and_log_without_the_passwo
     assert "trace.trace" in members and any(b'"fill"' in data for data in members.values())
 
     for path in folder.iterdir():
-        assert LOCAL_PASSWORD.encode() not in path.read_bytes(), path.name
+        assert PASSWORD.encode() not in path.read_bytes(), path.name
     for name, data in members.items():
-        assert LOCAL_PASSWORD.encode() not in data, name
+        assert PASSWORD.encode() not in data, name
 
     # The password field is masked in the screenshot (Playwright's mask colour, #FF00FF).
     pixels = await _pixels(runtime, (folder / "screenshot.png").read_bytes(), boxes[0])

@@ -20,7 +20,8 @@ from harness.results import Outcome
 from harness.runtime import Runtime
 from probes.browser_pool import BrowserPool
 from probes.browser_process import chromium_tree
-from tests.browser.conftest import SEEN_HEADERS, local_config
+from tests.browser.conftest import SEEN_HEADERS
+from tests.support import TARGET, local_config
 
 pytestmark = pytest.mark.browser
 
@@ -76,7 +77,7 @@ class Holder(Scenario):
 
 
 def plan(runtime: Runtime, scenario: type[Scenario]) -> ScenarioPlan:
-    return ScenarioPlan(scenario, "local", 60.0, scenario.timeout_seconds, options_for(runtime.settings, scenario))
+    return ScenarioPlan(scenario, TARGET, 60.0, scenario.timeout_seconds, options_for(runtime.settings, scenario))
 
 
 @pytest.fixture
@@ -142,7 +143,8 @@ async def test_runs_share_one_browser_but_no_storage(runtime: Runtime) -> None:
 
 @pytest.mark.parametrize(("limit", "overlap"), [(1, False), (2, True)])
 async def test_browser_runs_at_once_are_limited(tmp_path: Path, page_server: str, limit: int, overlap: bool) -> None:
-    runtime = Runtime(load_settings(local_config(tmp_path, page_server, {"max_concurrent_runs": limit})))
+    config = local_config(tmp_path, page_server, runner={"browser": {"max_concurrent_runs": limit}})
+    runtime = Runtime(load_settings(config))
     held.clear()
     try:
         results = await asyncio.gather(*(execute(runtime, plan(runtime, Holder)) for _ in range(2)))

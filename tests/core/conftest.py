@@ -1,14 +1,15 @@
+"""The core tests' fake platform (their config: ``tests.support.local_config`` at its URL)."""
+
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.core.fake_platform import FakePlatform, running_fake_platform
-
-KNOWN_PASSWORD = "pw-core-test-Xy7Qz3Lm"
-KNOWN_RESET_SECRET = "rs-core-test-Ab12Cd34"
+from tests.core.fake_platform import FakePlatform, RunUptime, running_fake_platform
+from tests.support import local_config, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -24,31 +25,13 @@ def _healthy_again(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("fake_platform").mode = "healthy"
 
 
-def write_config(tmp_path: Path, url: str, extra: str = "") -> Path:
-    """A config whose four services all point at ``url``, with secrets in files."""
-    (tmp_path / "pw").write_text(KNOWN_PASSWORD + "\n")
-    (tmp_path / "reset").write_text(KNOWN_RESET_SECRET + "\n")
-    path = tmp_path / "config.yaml"
-    path.write_text(f"""
-runner:
-  region: test
-  artifacts_dir: {tmp_path / "artifacts"}
-targets:
-  fake:
-    vault_url: {url}
-    concierge_url: {url}
-    room_service_url: {url}
-    spa_url: {url}
-    allow_money: false
-    currencies: [USD]
-    reset_secret: {{file: {tmp_path / "reset"}}}
-    accounts:
-      password: {{file: {tmp_path / "pw"}}}
-      default: "probe-{{region}}-{{scenario}}"
-scenarios:
-  overrides:
-    uptime:
-      options: {{socket_transports: []}}  # the fake platform speaks no socket.io
-{extra}
-""")
-    return path
+@pytest.fixture
+def run_uptime(tmp_path: Path, fake_platform: FakePlatform) -> RunUptime:
+    """``run_uptime(mode, *flags)``: ``runner.py run --scenario uptime FLAGS`` with the fake platform in ``mode``."""
+    config = local_config(tmp_path, fake_platform.url)
+
+    def run(mode: str, *flags: str) -> subprocess.CompletedProcess[str]:
+        fake_platform.mode = mode
+        return run_cli("run", "--config", str(config), "--scenario", "uptime", *flags)
+
+    return run

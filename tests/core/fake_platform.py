@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiohttp import web
 
@@ -25,6 +27,12 @@ class FakePlatform:
     url: str = ""
     mode: str = "healthy"  # healthy | dependency_down | html | hang | reset
     requests: list[dict[str, str]] = field(default_factory=list)
+
+
+class RunUptime(Protocol):
+    """The ``run_uptime`` fixture: ``runner.py run --scenario uptime FLAGS`` with the fake platform in ``mode``."""
+
+    def __call__(self, mode: str, *flags: str) -> subprocess.CompletedProcess[str]: ...
 
 
 def _free_port() -> int:

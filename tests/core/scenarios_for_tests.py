@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from harness import Reason, Run, Scenario
 
@@ -29,14 +30,20 @@ class SlowPass(Scenario):
             await asyncio.sleep(float(getattr(run.options, "seconds", 0.6)))
 
 
-class Crasher(Scenario):
-    """A buggy scenario: raises an exception that is not a StepFailure."""
+def raising(name: str, step: str, error: Callable[[], BaseException]) -> type[Scenario]:
+    """A scenario called ``name`` whose one step, ``step``, raises ``error()``."""
 
-    name = "crasher"
+    class Raises(Scenario):
+        async def journey(self, run: Run) -> None:
+            async with run.step(step):
+                raise error()
 
-    async def journey(self, run: Run) -> None:
-        async with run.step("crash"):
-            raise RuntimeError("boom")
+    Raises.name = name
+    return Raises
+
+
+# A buggy scenario: raises an exception that is not a StepFailure.
+Crasher = raising("crasher", "crash", lambda: RuntimeError("boom"))
 
 
 class Quick(Scenario):

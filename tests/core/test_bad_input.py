@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,9 @@ import pytest
 import yaml
 
 import runner
-from tests.core.conftest import write_config
 from tests.core.fake_platform import FakePlatform
+from tests.support import local_config, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 DELETE = object()
 MAX_LINE = 1000  # the runner cuts its own lines at 300; the sandbox lists its faults
 
@@ -324,9 +322,7 @@ SUBPROCESS_CASES = [
 
 def _python_runner(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("MG_")}
-    return subprocess.run(
-        [sys.executable, "runner.py", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60, env={**clean, **env}
-    )
+    return run_cli(*argv, timeout=60, env={**clean, **env})
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id in SUBPROCESS_CASES], ids=lambda c: c.id)
@@ -375,7 +371,7 @@ def test_list_shows_the_configs_overrides(workspace: dict[str, str], capsys: pyt
 
 
 def test_verbose_run_logs_every_step_at_debug(tmp_path: Path, fake_platform: FakePlatform) -> None:
-    config = write_config(tmp_path, fake_platform.url)
+    config = local_config(tmp_path, fake_platform.url)
     done = _python_runner(["run", "-v", "--config", str(config), "--scenario", "uptime"], {})
     assert done.returncode == 0, done.stderr
     passed = [line for line in done.stderr.splitlines() if '"msg": "step passed"' in line]

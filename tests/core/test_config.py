@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from config.loader import ConfigError, load_settings
-from tests.core.conftest import write_config
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, local_config, run_cli
 
 
 def check_config(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "runner.py", "check-config", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    return run_cli("check-config", str(path), timeout=60)
 
 
 def test_shipped_sandbox_config_is_valid() -> None:
@@ -97,17 +92,14 @@ def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_environment_overrides_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write_config(tmp_path, "http://127.0.0.1:1")
+    path = local_config(tmp_path, "http://127.0.0.1:1")
     monkeypatch.setenv("MG_REGION", "ap-south")
     assert load_settings(path).runner.region == "ap-south"
 
 
 def test_contract_names_are_overridable(tmp_path: Path) -> None:
-    path = write_config(
-        tmp_path,
-        "http://127.0.0.1:1",
-        "contract:\n  paths:\n    bets: /api/v2/wagers\n  events:\n    balance_update: wallet\n",
-    )
+    contract = {"paths": {"bets": "/api/v2/wagers"}, "events": {"balance_update": "wallet"}}
+    path = local_config(tmp_path, "http://127.0.0.1:1", top={"contract": contract})
     settings = load_settings(path)
     assert settings.contract.paths.bets == "/api/v2/wagers"
     assert settings.contract.events.balance_update == "wallet"

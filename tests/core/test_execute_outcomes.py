@@ -26,7 +26,8 @@ from harness.logs import setup_logging
 from harness.results import Outcome, RunResult
 from harness.runtime import Runtime
 from harness.secrets import register_secret
-from tests.core.conftest import write_config
+from tests.core.scenarios_for_tests import raising
+from tests.support import REGION, TARGET, local_config
 
 SECRET_IN_MESSAGE = "s3cret-in-a-message-77"
 cleaned_up: list[str] = []
@@ -68,14 +69,6 @@ class RecoversFromAStep(Scenario):
             pass
 
 
-class Skips(Scenario):
-    name = "skips"
-
-    async def journey(self, run: Run) -> None:
-        async with run.step("look for an account"):
-            raise RunSkipped("no account for this region")
-
-
 class Sleeps(Scenario):
     name = "sleeps"
     timeout_seconds = 0.2
@@ -99,12 +92,8 @@ class KeepsArtifacts(Scenario):
             (run.artifacts_dir / "note.txt").write_text("kept")
 
 
-class Crashes(Scenario):
-    name = "crashes"
-
-    async def journey(self, run: Run) -> None:
-        async with run.step("compute"):
-            raise ValueError("x" * 500)
+Skips = raising("skips", "look for an account", lambda: RunSkipped("no account for this region"))
+Crashes = raising("crashes", "compute", lambda: ValueError("x" * 500))
 
 
 class Spends(Scenario):
@@ -124,7 +113,7 @@ def _cleanup(name: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Runtime:
-    return Runtime(load_settings(write_config(tmp_path, "http://127.0.0.1:9")))
+    return Runtime(load_settings(local_config(tmp_path, "http://127.0.0.1:9")))
 
 
 @pytest.fixture
@@ -138,27 +127,27 @@ def log_lines() -> Iterator[io.StringIO]:
 
 
 def plan(runtime: Runtime, scenario: type[Scenario]) -> ScenarioPlan:
-    return ScenarioPlan(scenario, "fake", 60.0, scenario.timeout_seconds, options_for(runtime.settings, scenario))
+    return ScenarioPlan(scenario, TARGET, 60.0, scenario.timeout_seconds, options_for(runtime.settings, scenario))
 
 
 def runs(runtime: Runtime, scenario: str, result: str) -> float:
-    labels = {"scenario": scenario, "target": "fake", "region": "test", "result": result}
+    labels = {"scenario": scenario, "target": TARGET, "region": REGION, "result": result}
     return runtime.metrics.registry.get_sample_value("synthetic_scenario_runs_total", labels) or 0.0
 
 
 def gauge(runtime: Runtime, name: str, scenario: str) -> float | None:
-    return runtime.metrics.registry.get_sample_value(name, {"scenario": scenario, "target": "fake", "region": "test"})
+    return runtime.metrics.registry.get_sample_value(name, {"scenario": scenario, "target": TARGET, "region": REGION})
 
 
 # scenario -> (outcome, failed step, reason, message, step names)
-ENDINGS = {
+ENDINGS: dict[type[Scenario], tuple[Outcome, str | None, str | None, str, list[str]]] = {
     Passes: (Outcome.SUCCESS, None, None, "", ["work"]),
     FailsAStep: (Outcome.FAILURE, "check", "unexpected_body", "answer held ***", ["first", "check"]),
     RecoversFromAStep: (Outcome.SUCCESS, None, None, "", ["optional"]),
     Skips: (Outcome.SKIPPED, None, None, "no account for this region", []),
     Sleeps: (Outcome.TIMEOUT, "wait", "timeout", "run exceeded its timeout of 0.2 s", ["wait"]),
     Crashes: (Outcome.FAILURE, "compute", "error", "ValueError: " + "x" * 288, ["compute"]),
-    Spends: (Outcome.SKIPPED, None, None, "spends moves money and target fake does not allow it", []),
+    Spends: (Outcome.SKIPPED, None, None, f"spends moves money and target {TARGET} does not allow it", []),
 }
 
 
@@ -178,7 +167,7 @@ async def test_each_ending_is_one_complete_result(
         message,
     )
     assert [step.name for step in result.steps] == steps
-    assert (result.scenario, result.target, result.region) == (scenario.name, "fake", "test")
+    assert (result.scenario, result.target, result.region) == (scenario.name, TARGET, REGION)
     assert len(result.run_id) > 8 and len(result.trace_id) == 32 and result.artifacts_dir is None
     assert before <= result.started_at <= time.time()
     assert 0 <= result.duration_seconds < 10
@@ -222,7 +211,7 @@ async def test_a_run_cancelled_from_outside_is_recorded_as_aborted_and_cancels_o
         await task
     assert runs(runtime, "waits_long", "aborted") == 1 and runs(runtime, "waits_long", "timeout") == 0
     assert cleaned_up == ["sleeps"]  # the cleanup WaitsLong inherits
-    failures = {"scenario": "waits_long", "step": "wait", "target": "fake", "region": "test", "reason": "aborted"}
+    failures = {"scenario": "waits_long", "step": "wait", "target": TARGET, "region": REGION, "reason": "aborted"}
     assert runtime.metrics.registry.get_sample_value("synthetic_step_failures_total", failures) == 1
     line = json.loads(log_lines.getvalue().strip().splitlines()[-1])
     assert (line["result"], line["reason"], line["step"]) == ("aborted", "aborted", "wait")
@@ -232,10 +221,10 @@ async def test_a_run_cancelled_from_outside_is_recorded_as_aborted_and_cancels_o
 def test_a_skipped_result_says_why_and_has_no_run(runtime: Runtime) -> None:
     before = time.time()
     result: RunResult = skipped_result(runtime, plan(runtime, Passes), "previous run still in progress")
-    assert (result.scenario, result.target) == ("passes", "fake")
+    assert (result.scenario, result.target) == ("passes", TARGET)
     assert before <= result.started_at <= time.time()
     assert (result.outcome, result.run_id, result.trace_id, result.duration_seconds) == (Outcome.SKIPPED, "-", "-", 0.0)
-    assert result.message == "previous run still in progress" and result.region == "test"
+    assert result.message == "previous run still in progress" and result.region == REGION
 
 
 async def test_a_run_that_saved_artifacts_says_where(runtime: Runtime) -> None:
@@ -247,17 +236,15 @@ async def test_a_run_that_saved_artifacts_says_where(runtime: Runtime) -> None:
 
 
 def money_runtime(tmp_path: Path, window_opens: datetime) -> Runtime:
-    """Target ``fake`` allows money; its Vault has a one-hour maintenance window from ``window_opens``."""
-    window = f"""
-maintenance:
-  - name: vault-migration
-    start: "{window_opens.isoformat()}"
-    end: "{(window_opens + timedelta(hours=1)).isoformat()}"
-    targets: [fake]
-    services: [vault]
-"""
-    config = write_config(tmp_path, "http://127.0.0.1:9", window)
-    config.write_text(config.read_text().replace("allow_money: false", "allow_money: true"))
+    """The target allows money; its Vault has a one-hour maintenance window from ``window_opens``."""
+    window = {
+        "name": "vault-migration",
+        "start": window_opens.isoformat(),
+        "end": (window_opens + timedelta(hours=1)).isoformat(),
+        "targets": [TARGET],
+        "services": ["vault"],
+    }
+    config = local_config(tmp_path, "http://127.0.0.1:9", target={"allow_money": True}, top={"maintenance": [window]})
     return Runtime(load_settings(config))
 
 
@@ -265,7 +252,7 @@ async def test_a_money_run_is_paused_while_a_maintenance_window_is_open(tmp_path
     runtime = money_runtime(tmp_path, datetime.now(UTC) - timedelta(minutes=1))
     result = await execute(runtime, plan(runtime, Spends))
     assert (result.outcome, result.reason, result.steps) == (Outcome.SKIPPED, None, [])
-    assert result.message == "spends moves money: paused during maintenance window vault-migration on fake"
+    assert result.message == f"spends moves money: paused during maintenance window vault-migration on {TARGET}"
     assert (await execute(runtime, plan(runtime, Passes))).outcome is Outcome.SUCCESS  # moves no money: runs
 
 

@@ -18,8 +18,8 @@ from harness.discovery import ScenarioPlan, options_for
 from harness.execute import execute
 from harness.metrics import HTTP_PHASES
 from harness.runtime import Runtime
-from tests.core.conftest import write_config
 from tests.core.fake_platform import FakePlatform
+from tests.support import REGION, TARGET, local_config
 
 PHASE = "synthetic_http_phase_duration_seconds"
 
@@ -37,7 +37,7 @@ class ReadsHealth(Scenario):
 
 
 def _phases(registry: CollectorRegistry, suffix: str, step: str) -> dict[str, float]:
-    labels = {"scenario": "reads_health", "step": step, "target": "fake", "region": "test"}
+    labels = {"scenario": "reads_health", "step": step, "target": TARGET, "region": REGION}
     return {
         phase: registry.get_sample_value(f"{PHASE}{suffix}", {**labels, "phase": phase}) or 0.0 for phase in HTTP_PHASES
     }
@@ -46,8 +46,8 @@ def _phases(registry: CollectorRegistry, suffix: str, step: str) -> dict[str, fl
 async def test_each_steps_http_phases_are_exported_and_add_up_to_no_more_than_the_step(
     tmp_path: Path, fake_platform: FakePlatform
 ) -> None:
-    runtime = Runtime(load_settings(write_config(tmp_path, fake_platform.url)))
-    plan = ScenarioPlan(ReadsHealth, "fake", 60.0, 10.0, options_for(runtime.settings, ReadsHealth))
+    runtime = Runtime(load_settings(local_config(tmp_path, fake_platform.url)))
+    plan = ScenarioPlan(ReadsHealth, TARGET, 60.0, 10.0, options_for(runtime.settings, ReadsHealth))
     try:
         result = await execute(runtime, plan)
     finally:
@@ -58,7 +58,7 @@ async def test_each_steps_http_phases_are_exported_and_add_up_to_no_more_than_th
     assert _phases(registry, "_count", "first read") == {"connect": 1, "tls": 0, "processing": 1, "transfer": 1}
     assert _phases(registry, "_count", "two more reads") == {"connect": 0, "tls": 0, "processing": 2, "transfer": 2}
     for step in ("first read", "two more reads"):
-        step_labels = {"scenario": "reads_health", "step": step, "target": "fake", "region": "test"}
+        step_labels = {"scenario": "reads_health", "step": step, "target": TARGET, "region": REGION}
         step_seconds = registry.get_sample_value("synthetic_step_duration_seconds_sum", step_labels)
         assert step_seconds is not None
         assert 0 < sum(_phases(registry, "_sum", step).values()) <= step_seconds, step

@@ -16,17 +16,16 @@ from harness.runtime import Runtime
 from harness.scenario import Scenario
 from harness.scheduler import Service
 from tests.core import scenarios_for_tests as s
-from tests.core.conftest import KNOWN_PASSWORD, KNOWN_RESET_SECRET, write_config
-from tests.core.fake_platform import KNOWN_TOKEN, FakePlatform
-from tests.core.test_run_mode import runner
+from tests.core.fake_platform import KNOWN_TOKEN, FakePlatform, RunUptime
 from tests.core.test_serve_mode import start
+from tests.support import PASSWORD, RESET_SECRET, TARGET, local_config
 
 PAGE_TOKEN = "pages-token-Hq7Lm2Zx9"
 
 
 def service(config: Path, scenarios: list[type[Scenario]]) -> Service:
     runtime = Runtime(load_settings(config))
-    plans = [ScenarioPlan(sc, "fake", 0.3, 5, options_for(runtime.settings, sc)) for sc in scenarios]
+    plans = [ScenarioPlan(sc, TARGET, 0.3, 5, options_for(runtime.settings, sc)) for sc in scenarios]
     return Service(runtime, plans, "127.0.0.1:0", 5, max_start_offset_seconds=0.05)
 
 
@@ -54,7 +53,7 @@ async def raw_get(port: int, target: str) -> int:
 async def test_pages_and_api_show_runs_never_secrets_and_keep_them_across_a_restart(
     tmp_path: Path, fake_platform: FakePlatform
 ) -> None:
-    config = write_config(tmp_path, fake_platform.url)
+    config = local_config(tmp_path, fake_platform.url)
     first = service(config, [s.LeakyLogin, s.Quick])
     task = await start(first)
     base = f"http://127.0.0.1:{first.bound_port}"
@@ -78,7 +77,7 @@ async def test_pages_and_api_show_runs_never_secrets_and_keep_them_across_a_rest
         assert answers["/"].headers["Content-Security-Policy"].startswith("default-src 'none'")
         for path, answer in [*answers.items(), ("/api/status", None), (f"/api/runs/{run_id}", None)]:
             text = answer.text if answer is not None else (await client.get(base + path)).text
-            for secret in (KNOWN_PASSWORD, KNOWN_TOKEN, KNOWN_RESET_SECRET):
+            for secret in (PASSWORD, KNOWN_TOKEN, RESET_SECRET):
                 assert secret not in text, f"secret in {path}"
         assert (await client.get(f"{base}/runs/no-such-run")).status_code == 404
         bad = await client.get(f"{base}/api/runs", params={"since": "yesterday"})
@@ -101,7 +100,7 @@ async def test_pages_and_api_show_runs_never_secrets_and_keep_them_across_a_rest
 
 
 async def test_artifacts_are_served_only_from_run_folders(tmp_path: Path, fake_platform: FakePlatform) -> None:
-    config = write_config(tmp_path, fake_platform.url)
+    config = local_config(tmp_path, fake_platform.url)
     run_folder = tmp_path / "artifacts" / "quick" / "run-1"
     run_folder.mkdir(parents=True)
     (run_folder / "screenshot.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
@@ -136,13 +135,11 @@ async def test_artifacts_are_served_only_from_run_folders(tmp_path: Path, fake_p
 async def test_a_page_token_closes_pages_and_api_but_not_metrics(tmp_path: Path, fake_platform: FakePlatform) -> None:
     (tmp_path / "page-token").write_text(PAGE_TOKEN + "\n")
     (tmp_path / "page-password").write_text("pw-" + PAGE_TOKEN + "\n")
-    extra = (
-        f"  pages:\n    bearer_token: {{file: {tmp_path / 'page-token'}}}\n"
-        f"    basic_auth: {{username: oncall, password: {{file: {tmp_path / 'page-password'}}}}}\n"
-    )
-    config = write_config(tmp_path, fake_platform.url)
-    text = config.read_text().replace("runner:\n", "runner:\n" + extra, 1)
-    config.write_text(text)
+    pages = {
+        "bearer_token": {"file": str(tmp_path / "page-token")},
+        "basic_auth": {"username": "oncall", "password": {"file": str(tmp_path / "page-password")}},
+    }
+    config = local_config(tmp_path, fake_platform.url, runner={"pages": pages})
     svc = service(config, [s.Quick])
     task = await start(svc)
     base = f"http://127.0.0.1:{svc.bound_port}"
@@ -164,25 +161,24 @@ async def test_a_page_token_closes_pages_and_api_but_not_metrics(tmp_path: Path,
         await asyncio.wait_for(task, 15)
 
 
-def test_run_html_writes_a_self_contained_report_of_the_runs(tmp_path: Path, fake_platform: FakePlatform) -> None:
-    fake_platform.mode = "dependency_down"
-    config = write_config(tmp_path, fake_platform.url)
+def test_run_html_writes_a_self_contained_report_of_the_runs(tmp_path: Path, run_uptime: RunUptime) -> None:
     report = tmp_path / "html"
-    done = runner("run", "--config", str(config), "--scenario", "uptime", "--html", str(report))
+    done = run_uptime("dependency_down", "--html", str(report))
     assert done.returncode == 1, done.stdout + done.stderr
     html = (report / "index.html").read_text()
     assert 'data-field="failed_step">vault health<' in html and 'data-field="reason">dependency_down<' in html
     assert "chat down" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "the report loads nothing from elsewhere"
-    unwritable = runner("run", "--config", str(config), "--scenario", "uptime", "--html", str(config))
-    assert unwritable.returncode == 2 and unwritable.stderr.startswith(f"--html {config}:")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    unwritable = run_uptime("dependency_down", "--html", str(a_file))
+    assert unwritable.returncode == 2 and unwritable.stderr.startswith(f"--html {a_file}:")
 
 
 async def test_pages_on_their_own_listener_leave_the_metrics_listener_alone(
     tmp_path: Path, fake_platform: FakePlatform
 ) -> None:
-    config = write_config(tmp_path, fake_platform.url)
-    config.write_text(config.read_text().replace("runner:\n", "runner:\n  pages: {listen: '127.0.0.1:0'}\n", 1))
+    config = local_config(tmp_path, fake_platform.url, runner={"pages": {"listen": "127.0.0.1:0"}})
     svc = service(config, [s.Quick])
     task = await start(svc)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +13,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.core.conftest import write_config
 from tests.core.fake_platform import FakePlatform
+from tests.support import REGION, TARGET, local_config, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 
 
@@ -54,15 +52,8 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
 def test_run_pushes_its_metrics_grouped_by_job_and_target(
     tmp_path: Path, fake_platform: FakePlatform, pushgateway: str
 ) -> None:
-    config = write_config(tmp_path, fake_platform.url)
-    done = subprocess.run(
-        [sys.executable, "runner.py", "run", "--config", str(config), "--scenario", "uptime"]
-        + ["--push-gateway", pushgateway],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    config = local_config(tmp_path, fake_platform.url)
+    done = run_cli("run", "--config", str(config), "--scenario", "uptime", "--push-gateway", pushgateway)
     assert done.returncode == 0, done.stderr
     pushed = httpx.get(f"{pushgateway}/metrics", timeout=5).text
     runs = [
@@ -74,8 +65,8 @@ def test_run_pushes_its_metrics_grouped_by_job_and_target(
     assert len(runs) == 1
     assert runs[0].value == 1
     assert runs[0].labels["job"] == "mystery-guest-ci"
-    assert runs[0].labels["target"] == "fake" and runs[0].labels["region"] == "test"
+    assert runs[0].labels["target"] == TARGET and runs[0].labels["region"] == REGION
     # the README's way of deleting a stale group works
-    deleted = httpx.delete(f"{pushgateway}/metrics/job/mystery-guest-ci/target/fake/region/test", timeout=5)
+    deleted = httpx.delete(f"{pushgateway}/metrics/job/mystery-guest-ci/target/{TARGET}/region/{REGION}", timeout=5)
     assert deleted.status_code == 202
     assert "synthetic_scenario_runs_total" not in httpx.get(f"{pushgateway}/metrics", timeout=5).text

@@ -4,35 +4,22 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tests.core.conftest import write_config
-from tests.core.fake_platform import FakePlatform
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.core.fake_platform import FakePlatform, RunUptime
+from tests.support import TARGET, local_config, run_cli
 
 
-def runner(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "runner.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def test_passing_run_exits_0_and_writes_reports(tmp_path: Path, fake_platform: FakePlatform) -> None:
-    config = write_config(tmp_path, fake_platform.url)
+def test_passing_run_exits_0_and_writes_reports(tmp_path: Path, run_uptime: RunUptime) -> None:
     junit, report = tmp_path / "junit.xml", tmp_path / "report.json"
-    done = runner(
-        "run", "--config", str(config), "--scenario", "uptime", "--junit", str(junit), "--report", str(report)
-    )
+    done = run_uptime("healthy", "--junit", str(junit), "--report", str(report))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "uptime" in done.stdout and "success" in done.stdout
     suite = ET.parse(junit).getroot()
     assert suite.tag == "testsuite" and suite.get("tests") == "1" and suite.get("failures") == "0"
     case = suite.find("testcase")
-    assert case is not None and case.get("name") == "uptime" and case.get("classname") == "fake"
+    assert case is not None and case.get("name") == "uptime" and case.get("classname") == TARGET
     assert case.find("failure") is None
     data = json.loads(report.read_text())
     assert data["passed"] is True and data["results"][0]["outcome"] == "success"
@@ -44,11 +31,9 @@ def test_passing_run_exits_0_and_writes_reports(tmp_path: Path, fake_platform: F
     ]
 
 
-def test_failing_run_exits_1_with_step_and_reason_in_junit(tmp_path: Path, fake_platform: FakePlatform) -> None:
-    fake_platform.mode = "dependency_down"
-    config = write_config(tmp_path, fake_platform.url)
+def test_failing_run_exits_1_with_step_and_reason_in_junit(tmp_path: Path, run_uptime: RunUptime) -> None:
     junit = tmp_path / "junit.xml"
-    done = runner("run", "--config", str(config), "--scenario", "uptime", "--junit", str(junit))
+    done = run_uptime("dependency_down", "--junit", str(junit))
     assert done.returncode == 1, done.stdout + done.stderr
     failure = ET.parse(junit).getroot().find("testcase/failure")
     assert failure is not None
@@ -57,11 +42,9 @@ def test_failing_run_exits_1_with_step_and_reason_in_junit(tmp_path: Path, fake_
     assert "chat down" in (failure.get("message") or "")
 
 
-def test_html_error_page_fails_as_http_status_naming_it(tmp_path: Path, fake_platform: FakePlatform) -> None:
-    fake_platform.mode = "html"
-    config = write_config(tmp_path, fake_platform.url)
+def test_html_error_page_fails_as_http_status_naming_it(tmp_path: Path, run_uptime: RunUptime) -> None:
     report = tmp_path / "r.json"
-    done = runner("run", "--config", str(config), "--scenario", "uptime", "--report", str(report))
+    done = run_uptime("html", "--report", str(report))
     assert done.returncode == 1
     result = json.loads(report.read_text())["results"][0]
     assert (result["failed_step"], result["reason"]) == ("vault health", "http_status")
@@ -69,46 +52,45 @@ def test_html_error_page_fails_as_http_status_naming_it(tmp_path: Path, fake_pla
 
 
 def test_connection_refused_fails_as_connect_error(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "http://127.0.0.1:9")
+    config = local_config(tmp_path, "http://127.0.0.1:9")
     report = tmp_path / "r.json"
-    done = runner("run", "--config", str(config), "--scenario", "uptime", "--report", str(report))
+    done = run_cli("run", "--config", str(config), "--scenario", "uptime", "--report", str(report))
     assert done.returncode == 1
     assert json.loads(report.read_text())["results"][0]["reason"] == "connect_error"
 
 
 def test_usage_and_config_errors_exit_2(tmp_path: Path, fake_platform: FakePlatform) -> None:
-    config = write_config(tmp_path, fake_platform.url)
-    assert runner("run", "--config", str(config), "--scenario", "no_such").returncode == 2
-    assert runner("run", "--config", str(config), "--retries", "-1").returncode == 2
-    assert runner("run", "--config", str(config), "--bogus-flag").returncode == 2
-    assert runner("run", "--config", str(tmp_path / "missing.yaml")).returncode == 2
-    unknown_target = runner("run", "--config", str(config), "--target", "prod")
+    config = local_config(tmp_path, fake_platform.url)
+    assert run_cli("run", "--config", str(config), "--scenario", "no_such").returncode == 2
+    assert run_cli("run", "--config", str(config), "--retries", "-1").returncode == 2
+    assert run_cli("run", "--config", str(config), "--bogus-flag").returncode == 2
+    assert run_cli("run", "--config", str(tmp_path / "missing.yaml")).returncode == 2
+    unknown_target = run_cli("run", "--config", str(config), "--target", "prod")
     assert unknown_target.returncode == 2 and "--target prod: unknown target" in unknown_target.stderr
 
 
 def test_nothing_ran_exits_1_unless_allowed(tmp_path: Path, fake_platform: FakePlatform) -> None:
-    config = write_config(tmp_path, fake_platform.url)
+    config = local_config(tmp_path, fake_platform.url)
     nothing = ("--scenario", "uptime", "--tag", "browser")  # both exist; no scenario is both
-    empty = runner("run", "--config", str(config), *nothing)
+    empty = run_cli("run", "--config", str(config), *nothing)
     assert empty.returncode == 1 and "nothing selected" in empty.stderr
-    assert runner("run", "--config", str(config), *nothing, "--allow-empty").returncode == 0
+    assert run_cli("run", "--config", str(config), *nothing, "--allow-empty").returncode == 0
 
 
-def test_wait_healthy_fails_with_a_clear_line(tmp_path: Path, fake_platform: FakePlatform) -> None:
-    fake_platform.mode = "dependency_down"
-    config = write_config(tmp_path, fake_platform.url)
-    done = runner("run", "--config", str(config), "--scenario", "uptime", "--wait-healthy", "1")
+def test_wait_healthy_fails_with_a_clear_line(run_uptime: RunUptime) -> None:
+    done = run_uptime("dependency_down", "--wait-healthy", "1")
     assert done.returncode == 1
     assert re.search(
-        r"services not healthy after \d+\.\d s \(--wait-healthy 1\): fake/vault: dependency_down", done.stderr
+        rf"services not healthy after \d+\.\d s \(--wait-healthy 1\): {TARGET}/vault: dependency_down", done.stderr
     )
 
 
-def test_every_request_carries_probe_header_and_traceparent(tmp_path: Path, fake_platform: FakePlatform) -> None:
+def test_every_request_carries_probe_header_and_traceparent(
+    tmp_path: Path, fake_platform: FakePlatform, run_uptime: RunUptime
+) -> None:
     fake_platform.requests.clear()
-    config = write_config(tmp_path, fake_platform.url)
     report = tmp_path / "r.json"
-    assert runner("run", "--config", str(config), "--scenario", "uptime", "--report", str(report)).returncode == 0
+    assert run_uptime("healthy", "--report", str(report)).returncode == 0
     result = json.loads(report.read_text())["results"][0]
     assert fake_platform.requests
     for headers in fake_platform.requests:

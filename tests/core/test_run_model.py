@@ -15,19 +15,19 @@ from harness.results import Outcome
 from harness.runtime import Runtime
 from harness.scenario import Scenario
 from tests.core import scenarios_for_tests as s
-from tests.core.conftest import write_config
 from tests.core.fake_platform import FakePlatform
+from tests.support import TARGET, local_config
 
 
 def plan_for(runtime: Runtime, scenario: type[Scenario], timeout: float | None = None) -> ScenarioPlan:
     return ScenarioPlan(
-        scenario, "fake", 1.0, timeout or scenario.timeout_seconds, options_for(runtime.settings, scenario)
+        scenario, TARGET, 1.0, timeout or scenario.timeout_seconds, options_for(runtime.settings, scenario)
     )
 
 
 @pytest.fixture
 def runtime(tmp_path: Path, fake_platform: FakePlatform) -> Runtime:
-    return Runtime(load_settings(write_config(tmp_path, fake_platform.url)))
+    return Runtime(load_settings(local_config(tmp_path, fake_platform.url)))
 
 
 async def test_run_over_its_timeout_is_recorded_as_timeout(runtime: Runtime) -> None:

@@ -15,16 +15,16 @@ from harness.oneshot import run_once
 from harness.reports import render_table, write_json, write_junit
 from harness.runtime import Runtime
 from tests.core import scenarios_for_tests as s
-from tests.core.conftest import KNOWN_PASSWORD, KNOWN_RESET_SECRET, write_config
 from tests.core.fake_platform import KNOWN_TOKEN, FakePlatform
+from tests.support import PASSWORD, RESET_SECRET, TARGET, local_config
 
 
 async def test_no_secret_in_anything_the_runner_writes(tmp_path: Path, fake_platform: FakePlatform) -> None:
     stream = io.StringIO()
     setup_logging("DEBUG", stream)
     try:
-        runtime = Runtime(load_settings(write_config(tmp_path, fake_platform.url)), verbose=True)
-        plans = [ScenarioPlan(sc, "fake", 60, 10, options_for(runtime.settings, sc)) for sc in (s.LeakyLogin, s.Quick)]
+        runtime = Runtime(load_settings(local_config(tmp_path, fake_platform.url)), verbose=True)
+        plans = [ScenarioPlan(sc, TARGET, 60, 10, options_for(runtime.settings, sc)) for sc in (s.LeakyLogin, s.Quick)]
         results = await run_once(runtime, plans)
         # the scenario really used the secrets and failed on an answer that echoes the token
         leaky = results[0]
@@ -46,6 +46,6 @@ async def test_no_secret_in_anything_the_runner_writes(tmp_path: Path, fake_plat
     }
     assert "***" in written["log"]  # the redaction really happened
     for where, text in written.items():
-        for secret in (KNOWN_PASSWORD, KNOWN_TOKEN, KNOWN_RESET_SECRET):
+        for secret in (PASSWORD, KNOWN_TOKEN, RESET_SECRET):
             assert secret not in text, f"secret found in {where}"
     assert "read balance" in written["junit"] and "http_status" in written["junit"]

@@ -20,8 +20,8 @@ from harness.runtime import Runtime
 from harness.scenario import Scenario
 from harness.scheduler import Service
 from tests.core import scenarios_for_tests as s
-from tests.core.conftest import write_config
 from tests.core.fake_platform import FakePlatform
+from tests.support import REGION, TARGET, local_config
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -41,9 +41,9 @@ def value(text: str, name: str, **labels: str) -> float:
 
 
 def service_for(tmp_path: Path, url: str, scenarios: list[tuple[type[Scenario], float]], grace: float = 5.0) -> Service:
-    runtime = Runtime(load_settings(write_config(tmp_path, url)))
+    runtime = Runtime(load_settings(local_config(tmp_path, url)))
     plans = [
-        ScenarioPlan(sc, "fake", interval, sc.timeout_seconds, options_for(runtime.settings, sc))
+        ScenarioPlan(sc, TARGET, interval, sc.timeout_seconds, options_for(runtime.settings, sc))
         for sc, interval in scenarios
     ]
     return Service(runtime, plans, "127.0.0.1:0", grace, max_start_offset_seconds=0.05)
@@ -75,8 +75,8 @@ async def until_in_flight(service: Service, count: int) -> None:
 async def test_a_zero_start_offset_runs_at_once_not_after_a_whole_interval(
     tmp_path: Path, fake_platform: FakePlatform
 ) -> None:
-    runtime = Runtime(load_settings(write_config(tmp_path, fake_platform.url)))
-    plan = ScenarioPlan(s.Quick, "fake", 3600, s.Quick.timeout_seconds, options_for(runtime.settings, s.Quick))
+    runtime = Runtime(load_settings(local_config(tmp_path, fake_platform.url)))
+    plan = ScenarioPlan(s.Quick, TARGET, 3600, s.Quick.timeout_seconds, options_for(runtime.settings, s.Quick))
     service = Service(runtime, [plan], "127.0.0.1:0", 5.0, max_start_offset_seconds=0)
     task = await start(service)
     try:
@@ -111,7 +111,7 @@ async def test_timeouts_crashes_and_overlaps_do_not_stop_the_scheduler(
     assert value(text, "synthetic_scenario_runs_total", scenario="slow_pass", result="success") >= 2
     assert value(text, "synthetic_scenario_success", scenario="quick") == 1
     assert value(text, "synthetic_scenario_success", scenario="crasher") == 0
-    assert value(text, "synthetic_runner_info", region="test") == 1
+    assert value(text, "synthetic_runner_info", region=REGION) == 1
 
 
 async def test_sigterm_drains_in_flight_runs_then_aborts_the_rest(tmp_path: Path, fake_platform: FakePlatform) -> None:

@@ -15,7 +15,7 @@ import runner
 from harness.results import Outcome, RunResult, StepRecord
 from harness.tracing import Tracing
 from probes.context import ProbeContext
-from tests.core.conftest import write_config
+from tests.support import local_config
 
 
 def traceparent(probe: ProbeContext) -> tuple[str, str, str, str]:
@@ -92,7 +92,7 @@ def test_with_the_sdk_disabled_requests_still_carry_a_valid_traceparent(monkeypa
 def test_an_otel_value_the_runner_cannot_honour_is_one_line_and_exit_2(
     name: str, value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_config(tmp_path, "http://127.0.0.1:9")
+    config = local_config(tmp_path, "http://127.0.0.1:9")
     monkeypatch.setenv(name, value)
     assert runner.main(["run", "--config", str(config), "--scenario", "uptime"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()

@@ -30,7 +30,7 @@ from harness.reports import write_json, write_junit
 from harness.results import Outcome, RunResult
 from harness.runtime import Runtime
 from harness.scenario import NoOptions
-from tests.core.conftest import write_config
+from tests.support import REGION, TARGET, local_config
 
 BUCKET = "mg-evidence"
 
@@ -79,13 +79,13 @@ def s3() -> Iterator[tuple[str, Any]]:
 
 def _runtime(tmp_path: Path, upload: UploadSettings, *, verbose: bool = False) -> Runtime:
     tmp_path.mkdir(exist_ok=True)
-    settings = load_settings(write_config(tmp_path, "http://127.0.0.1:9"))
+    settings = load_settings(local_config(tmp_path, "http://127.0.0.1:9"))
     runner = settings.runner.model_copy(update={"upload": upload})
     return Runtime(settings.model_copy(update={"runner": runner}), verbose=verbose)
 
 
 def _plan(scenario: type[Scenario]) -> ScenarioPlan:
-    return ScenarioPlan(scenario, "fake", 60, 10, NoOptions())
+    return ScenarioPlan(scenario, TARGET, 60, 10, NoOptions())
 
 
 def _uploads(runtime: Runtime) -> dict[str, float]:
@@ -110,7 +110,7 @@ def test_a_failed_runs_artifacts_reach_the_bucket_and_every_report_names_them(
 
     assert result.outcome is Outcome.FAILURE and result.reason == "page_error"
     day = time.strftime("%Y-%m-%d", time.gmtime(result.started_at))
-    key = f"synthetic/test/fails_with_evidence/{day}/{result.run_id}/"
+    key = f"synthetic/{REGION}/fails_with_evidence/{day}/{result.run_id}/"
     assert result.artifacts_url == f"{endpoint}/{BUCKET}/{key}"
     stored = client.list_objects_v2(Bucket=BUCKET, Prefix=key)["Contents"]
     assert sorted(o["Key"] for o in stored) == [key + "console.log", key + "har/network.har"]
@@ -152,7 +152,7 @@ def test_a_bucket_that_refuses_writes_changes_nothing_but_the_count(
     endpoint, _ = s3
     caplog.set_level(logging.INFO, logger="runner")
     (tmp_path / "plain").mkdir()
-    plain = Runtime(load_settings(write_config(tmp_path / "plain", "http://127.0.0.1:9")))  # uploads off
+    plain = Runtime(load_settings(local_config(tmp_path / "plain", "http://127.0.0.1:9")))  # uploads off
     (expected,) = asyncio.run(run_once(plain, [_plan(FailsWithEvidence)]))
 
     runtime = _runtime(tmp_path, UploadSettings(bucket="no-such-bucket", endpoint_url=endpoint))
@@ -166,7 +166,7 @@ def test_a_bucket_that_refuses_writes_changes_nothing_but_the_count(
     )
     assert runtime.metrics.registry.get_sample_value(
         "synthetic_scenario_runs_total",
-        {"scenario": "fails_with_evidence", "target": "fake", "region": "test", "result": "failure"},
+        {"scenario": "fails_with_evidence", "target": TARGET, "region": REGION, "result": "failure"},
     )
     assert _uploads(runtime) == {"success": 0, "failure": 1, "dropped": 0}
     assert result.artifacts_url is None, "a report names only artifacts that arrived"
@@ -201,12 +201,8 @@ def test_a_store_that_never_answers_never_delays_the_result(tmp_path: Path) -> N
 
 
 def test_credentials_never_go_in_the_config(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "http://127.0.0.1:9")
-    text = config.read_text().replace(
-        "runner:\n",
-        "runner:\n  upload: {bucket: mg-evidence, aws_secret_access_key: abc, endpoint_url: not-a-url}\n",
-    )
-    config.write_text(text)
+    upload = {"bucket": "mg-evidence", "aws_secret_access_key": "abc", "endpoint_url": "not-a-url"}
+    config = local_config(tmp_path, "http://127.0.0.1:9", runner={"upload": upload})
     with pytest.raises(ConfigError) as refused:
         load_settings(config)
     assert refused.value.errors == [

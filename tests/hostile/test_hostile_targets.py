@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from sandbox.hostile import HostileLoop, HostileServer, running_hostile
-from tests.core.conftest import KNOWN_PASSWORD, write_config
+from tests.support import PASSWORD, local_config
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 3.0  # the scenarios' timeout in these runs
@@ -78,15 +77,10 @@ def _timeout(scenario: str) -> float:
 
 
 def _config(tmp_path: Path, url: str) -> Path:
-    """The core tests' config (tests/core/conftest.py), every scenario's timeout made short."""
-    path = write_config(tmp_path, url)
-    config = yaml.safe_load(path.read_text())
-    overrides = config["scenarios"]["overrides"]
-    for name in ("rates_freshness", "uptime", "chat"):
-        overrides.setdefault(name, {})["timeout_seconds"] = _timeout(name)
-    overrides["uptime"]["options"]["health_timeout_seconds"] = UPTIME_HEALTH_TIMEOUT_SECONDS
-    path.write_text(yaml.safe_dump(config))
-    return path
+    """Every service at ``url``, every scenario's timeout made short."""
+    timeouts = {name: _timeout(name) for name in ("rates_freshness", "uptime", "chat")}
+    options = {"uptime": {"health_timeout_seconds": UPTIME_HEALTH_TIMEOUT_SECONDS}}
+    return local_config(tmp_path, url, list(timeouts), options=options, timeout_seconds=timeouts)
 
 
 @dataclass
@@ -120,7 +114,7 @@ def _collect(prepared: Prepared) -> Measured:
     report = out.parent / "report.json"
     results = json.loads(report.read_text())["results"] if report.exists() else []
     token = (prepared.target or prepared.other).token
-    secrets = {"password": KNOWN_PASSWORD, "token": token}
+    secrets = {"password": PASSWORD, "token": token}
     return Measured(
         exit_code=measured["exit"],
         seconds=measured["seconds"],

@@ -15,7 +15,6 @@ listed step with the listed reason, and that every other one passes.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from harness.discovery import discover  # noqa: E402
 from probes.result import Reason  # noqa: E402
 from sandbox.faults import FAULTS, Faults  # noqa: E402
 from sandbox.testing import SandboxHandle, secret, start_sandbox  # noqa: E402
-from tests.support import write_config  # noqa: E402
+from tests.support import run_cli, write_config  # noqa: E402
 
 MATRIX = Path(__file__).with_name("detection_matrix.yaml")
 DOC = ROOT / "docs" / "detection-matrix.md"
@@ -273,13 +272,7 @@ def write_matrix_config(folder: Path, sandbox: SandboxHandle) -> Path:
 def run_journeys(config: Path, report: Path) -> dict[str, dict[str, Any]]:
     """``runner.py run`` of every HTTP/socket.io journey once; scenario -> its JSON result."""
     tags = [arg for tag in SELECTED_TAGS for arg in ("--tag", tag)]
-    done = subprocess.run(
-        [sys.executable, "runner.py", "run", "--config", str(config), *tags, "--report", str(report)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_SECONDS,
-    )
+    done = run_cli("run", "--config", str(config), *tags, "--report", str(report), timeout=RUN_TIMEOUT_SECONDS)
     assert done.returncode in (0, 1), f"runner exited {done.returncode}:\n{done.stdout}\n{done.stderr[-3000:]}"
     results = {r["scenario"]: r for r in json.loads(report.read_text())["results"]}
     return results

@@ -37,7 +37,7 @@ from scenarios.kit.concierge import _whole
 from scenarios.kit.vault import _limit
 from scenarios.level_up import LevelUpOptions
 from scenarios.rewards import Rewards, RewardsOptions
-from tests.core.conftest import write_config
+from tests.support import TARGET, local_config
 
 D = Decimal
 
@@ -163,8 +163,8 @@ class RatesVault:
 
 @pytest.fixture
 def run(tmp_path: Path) -> Run[RewardsOptions]:
-    runtime = Runtime(load_settings(write_config(tmp_path, "http://127.0.0.1:9")))
-    return Run(runtime, Rewards(), "fake", RewardsOptions(), 5.0)
+    runtime = Runtime(load_settings(local_config(tmp_path, "http://127.0.0.1:9")))
+    return Run(runtime, Rewards(), TARGET, RewardsOptions(), 5.0)
 
 
 def bet(stake: str, usd: str) -> Bet:
