@@ -17,9 +17,10 @@ from aiohttp import web
 from config.loader import load_settings
 from harness.discovery import discover
 from harness.results import RunResult
+from harness.runtime import Runtime
 from sandbox.testing import SandboxHandle
 from tests.local_server import serving
-from tests.support import FAST_DEADLINES, run_cli, write_config
+from tests.support import FAST_DEADLINES, local_config, run_cli, write_config
 
 BROWSER_JOURNEYS = [name for name in FAST_DEADLINES if name.startswith("spa_")]
 
@@ -55,6 +56,14 @@ async def page_server() -> AsyncIterator[str]:
     app.router.add_get("/{tail:.*}", _page)
     async with serving(app) as url:
         yield url
+
+
+@pytest.fixture
+async def page_runtime(tmp_path: Path, page_server: str) -> AsyncIterator[Runtime]:
+    """A runtime whose every service is the page server (``local_config``); closed after the test."""
+    runtime = Runtime(load_settings(local_config(tmp_path, page_server)))
+    yield runtime
+    await runtime.aclose()
 
 
 def sandbox_config(

@@ -7,13 +7,11 @@ import json
 import os
 import time
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import FloatRect
 
-from config.loader import load_settings
 from harness import Reason, Run, Scenario
 from harness.browser import browser_page
 from harness.discovery import ScenarioPlan, options_for
@@ -29,7 +27,7 @@ from probes.browser_artifacts import (
     scrub_bytes,
     secret_forms,
 )
-from tests.support import PASSWORD, TARGET, local_config
+from tests.support import PASSWORD, TARGET
 
 SECRET = 'p"a ss/wörd&x=1'
 TOKEN = "T0KEN-abcdefghijklmnop"
@@ -149,13 +147,6 @@ class PasswordTyper(Scenario):
                 run.fail(Reason.ASSERTION, "failing on purpose, with the password typed")
 
 
-@pytest.fixture
-async def runtime(tmp_path: Path, page_server: str) -> AsyncIterator[Runtime]:
-    runtime = Runtime(load_settings(local_config(tmp_path, page_server)))
-    yield runtime
-    await runtime.aclose()
-
-
 async def _pixels(runtime: Runtime, png: bytes, box: FloatRect) -> list[list[int]]:
     """RGB of points inside ``box`` of a PNG, decoded by the browser itself (no imaging library here)."""
     from harness.browser import pool_for
@@ -186,10 +177,10 @@ async def _pixels(runtime: Runtime, png: bytes, box: FloatRect) -> list[list[int
 
 
 @pytest.mark.browser
-async def test_failed_run_leaves_screenshot_trace_har_and_log_without_the_password(runtime: Runtime) -> None:
+async def test_failed_run_leaves_screenshot_trace_har_and_log_without_the_password(page_runtime: Runtime) -> None:
     boxes.clear()
-    plan = ScenarioPlan(PasswordTyper, TARGET, 60.0, 30.0, options_for(runtime.settings, PasswordTyper))
-    result = await execute(runtime, plan)
+    plan = ScenarioPlan(PasswordTyper, TARGET, 60.0, 30.0, options_for(page_runtime.settings, PasswordTyper))
+    result = await execute(page_runtime, plan)
     assert (result.outcome, result.failed_step, result.reason) == (Outcome.FAILURE, "type the password", "assertion")
     assert result.artifacts_dir is not None
     folder = Path(result.artifacts_dir)
@@ -210,5 +201,5 @@ async def test_failed_run_leaves_screenshot_trace_har_and_log_without_the_passwo
         assert PASSWORD.encode() not in data, name
 
     # The password field is masked in the screenshot (Playwright's mask colour, #FF00FF).
-    pixels = await _pixels(runtime, (folder / "screenshot.png").read_bytes(), boxes[0])
+    pixels = await _pixels(page_runtime, (folder / "screenshot.png").read_bytes(), boxes[0])
     assert all(pixel == [255, 0, 255] for pixel in pixels), pixels

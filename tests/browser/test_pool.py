@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,13 +80,6 @@ def plan(runtime: Runtime, scenario: type[Scenario]) -> ScenarioPlan:
     return ScenarioPlan(scenario, TARGET, 60.0, scenario.timeout_seconds, options_for(runtime.settings, scenario))
 
 
-@pytest.fixture
-async def runtime(tmp_path: Path, page_server: str) -> AsyncIterator[Runtime]:
-    runtime = Runtime(load_settings(local_config(tmp_path, page_server)))
-    yield runtime
-    await runtime.aclose()
-
-
 def kill_browser(run: Run) -> None:
     pid = pool_for(run.runtime).pid
     assert pid is not None
@@ -105,39 +98,39 @@ def stop_browser(run: Run) -> None:
     [pytest.param(kill_browser, id="crashed"), pytest.param(stop_browser, id="hung", marks=pytest.mark.slow)],
 )
 async def test_a_dead_browser_fails_its_run_as_browser_crash_and_is_replaced(
-    runtime: Runtime, what: Callable[[Run], None]
+    page_runtime: Runtime, what: Callable[[Run], None]
 ) -> None:
     blows[:] = [what]
     try:
-        first = await execute(runtime, plan(runtime, Victim))
+        first = await execute(page_runtime, plan(page_runtime, Victim))
     finally:
         blows.clear()
     assert (first.outcome, first.failed_step, first.reason) == (Outcome.FAILURE, "after the blow", "browser_crash")
-    pool = runtime.browser_pool
+    pool = page_runtime.browser_pool
     assert isinstance(pool, BrowserPool) and pool.replacements == 1
 
-    second = await execute(runtime, plan(runtime, Victim))
+    second = await execute(page_runtime, plan(page_runtime, Victim))
     assert second.outcome is Outcome.SUCCESS, second.message
     assert pool.launches == 2
 
 
-async def test_runs_share_one_browser_but_no_storage(runtime: Runtime) -> None:
+async def test_runs_share_one_browser_but_no_storage(page_runtime: Runtime) -> None:
     seen_storage.clear()
     SEEN_HEADERS.clear()
     run_ids = []
     for _ in range(2):
-        result = await execute(runtime, plan(runtime, StoragePeek))
+        result = await execute(page_runtime, plan(page_runtime, StoragePeek))
         assert result.outcome is Outcome.SUCCESS, result.message
         run_ids.append(result.run_id)
     assert seen_storage == ["empty", "empty"]
     # Every request of the page carries the run's correlation headers.
     assert {h.get("X-Synthetic-Probe") for h in SEEN_HEADERS} == set(run_ids)
     assert all(h.get("traceparent", "").startswith("00-") for h in SEEN_HEADERS)
-    pool = runtime.browser_pool
+    pool = page_runtime.browser_pool
     assert isinstance(pool, BrowserPool) and pool.launches == 1
     for metric in ("ttfb", "dom_content_loaded", "load", "fcp"):
         labels = {"scenario": "browser_storage_peek", "metric": metric}
-        value = runtime.metrics.registry.get_sample_value("synthetic_browser_timing_seconds", labels)
+        value = page_runtime.metrics.registry.get_sample_value("synthetic_browser_timing_seconds", labels)
         assert value is not None and value > 0, metric
 
 
@@ -155,11 +148,11 @@ async def test_browser_runs_at_once_are_limited(tmp_path: Path, page_server: str
     assert (b_start < a_end) is overlap
 
 
-async def test_closing_the_runtime_leaves_no_chromium(runtime: Runtime) -> None:
-    result = await execute(runtime, plan(runtime, StoragePeek))
+async def test_closing_the_runtime_leaves_no_chromium(page_runtime: Runtime) -> None:
+    result = await execute(page_runtime, plan(page_runtime, StoragePeek))
     assert result.outcome is Outcome.SUCCESS
     assert chromium_tree(), "a browser should be running between runs"
-    await runtime.aclose()
+    await page_runtime.aclose()
     deadline = time.monotonic() + 10
     while chromium_tree() and time.monotonic() < deadline:
         await asyncio.sleep(0.1)

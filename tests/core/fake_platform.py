@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiohttp import web
+
+from tests.local_server import free_port
 
 KNOWN_TOKEN = "tok-core-test-9f8e7d6c5b4a"
 
@@ -33,12 +34,6 @@ class RunUptime(Protocol):
     """The ``run_uptime`` fixture: ``runner.py run --scenario uptime FLAGS`` with the fake platform in ``mode``."""
 
     def __call__(self, mode: str, *flags: str) -> subprocess.CompletedProcess[str]: ...
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _app(state: FakePlatform) -> web.Application:
@@ -100,7 +95,7 @@ async def _cancel_leftovers() -> None:
 @contextmanager
 def running_fake_platform() -> Iterator[FakePlatform]:
     state = FakePlatform()
-    port = _free_port()
+    port = free_port()
     state.url = f"http://127.0.0.1:{port}"
     loop = asyncio.new_event_loop()
     ready = threading.Event()

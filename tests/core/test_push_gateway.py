@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,22 +13,17 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.core.fake_platform import FakePlatform
+from tests.local_server import free_port
 from tests.support import REGION, TARGET, local_config, run_cli
 
 PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def pushgateway(tmp_path: Path) -> Iterator[str]:
     if shutil.which(PUSHGATEWAY) is None:
         pytest.fail("prometheus-pushgateway is missing: make test installs Debian's prometheus-pushgateway")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}", f"--persistence.file={tmp_path / 'pg.data'}"],

@@ -177,18 +177,23 @@ def test_no_stage_copies_a_secret_or_a_local_build_from_the_context() -> None:
         assert "sandbox-secrets" not in runs, f"stage {stage.name}: a secret removed in a RUN stays in a layer"
 
 
+# (.dockerignore, a path in the context) as Docker reads them: the paths it leaves out, the paths it keeps.
+LEFT_OUT = [
+    ("config/sandbox-secrets", "config/sandbox-secrets/admin_token"),
+    ("**/__pycache__", "harness/__pycache__/run.cpython-311.pyc"),
+    ("**/*.pyc", "a.pyc"),
+    ("*.egg-info", "mystery_guest.egg-info/PKG-INFO"),
+    ("config/*.yaml", "config/sandbox.yaml"),
+]
+KEPT = [
+    ("*.egg-info", "sub/x.egg-info/PKG-INFO"),
+    ("tests\n!tests/keep.py", "tests/keep.py"),
+    ("config/*.yaml", "config/sub/x.yaml"),
+]
+
+
 @pytest.mark.parametrize(
-    ("pattern", "path", "excluded"),
-    [
-        ("config/sandbox-secrets", "config/sandbox-secrets/admin_token", True),
-        ("**/__pycache__", "harness/__pycache__/run.cpython-311.pyc", True),
-        ("**/*.pyc", "a.pyc", True),
-        ("*.egg-info", "mystery_guest.egg-info/PKG-INFO", True),
-        ("*.egg-info", "sub/x.egg-info/PKG-INFO", False),
-        ("tests\n!tests/keep.py", "tests/keep.py", False),
-        ("config/*.yaml", "config/sandbox.yaml", True),
-        ("config/*.yaml", "config/sub/x.yaml", False),
-    ],
+    ("pattern", "path", "excluded"), [(*row, True) for row in LEFT_OUT] + [(*row, False) for row in KEPT]
 )
 def test_dockerignore_rules_follow_docker(pattern: str, path: str, excluded: bool) -> None:
     assert DockerIgnore(pattern).excluded(path) is excluded

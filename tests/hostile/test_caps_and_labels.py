@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from prometheus_client import CollectorRegistry
 
 from harness.metrics import RunnerMetrics, ScenarioMetrics
 from probes import health, http
 from probes.context import ProbeContext
 from probes.result import Reason
-from sandbox.hostile import HostileLoop, running_hostile
-
-
-@pytest.fixture(scope="module")
-def hostile() -> Iterator[HostileLoop]:
-    with running_hostile() as loop:
-        yield loop
+from sandbox.hostile import HostileLoop
 
 
 async def test_a_probe_sets_its_own_body_cap(hostile: HostileLoop) -> None:

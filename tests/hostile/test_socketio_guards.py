@@ -4,23 +4,15 @@ and a healthy server still connects with the same guards on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from probes.context import ProbeContext
 from probes.result import Reason
 from probes.socketio import SocketModule, open_socket
-from sandbox.hostile import HostileLoop, running_hostile
+from sandbox.hostile import HostileLoop
 
 TOKEN = "tok-guard-test-41b7e2"
 TRANSPORTS = ("websocket", "polling")
-
-
-@pytest.fixture(scope="module")
-def hostile() -> Iterator[HostileLoop]:
-    with running_hostile() as loop:
-        yield loop
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -3,58 +3,39 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from monitoring.alertmanager import AlertmanagerSettings, write_alertmanager
+from tests import local_server
 from tests.monitoring.monitoring_servers import Webhook, running_alertmanager
 
 
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is missing: apt-get install -y {package}")
-    return path
+def _debian_tool(command: str, package: str) -> Callable[[], str]:
+    """A session fixture: the path of ``command``, which the Debian ``package`` installs (failing without it)."""
+
+    def path() -> str:
+        found = shutil.which(command)
+        if found is None:
+            pytest.fail(f"{command} is missing: apt-get install -y {package}")
+        return found
+
+    path.__doc__ = f"Path of {command} (Debian package {package})."
+    return pytest.fixture(scope="session")(path)
 
 
-@pytest.fixture(scope="session")
-def prometheus_binary() -> str:
-    """Path of the Prometheus server (Debian package prometheus)."""
-    return _tool("prometheus", "prometheus")
-
-
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    """Path of promtool (Debian package prometheus)."""
-    return _tool("promtool", "prometheus")
-
-
-@pytest.fixture(scope="session")
-def amtool() -> str:
-    """Path of amtool (Debian package prometheus-alertmanager)."""
-    return _tool("amtool", "prometheus-alertmanager")
-
-
-@pytest.fixture(scope="session")
-def alertmanager_binary() -> str:
-    """Path of the Alertmanager server (Debian package prometheus-alertmanager)."""
-    return _tool("prometheus-alertmanager", "prometheus-alertmanager")
-
-
-def _unused_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+prometheus_binary = _debian_tool("prometheus", "prometheus")
+promtool = _debian_tool("promtool", "prometheus")
+amtool = _debian_tool("amtool", "prometheus-alertmanager")
+alertmanager_binary = _debian_tool("prometheus-alertmanager", "prometheus-alertmanager")
 
 
 @pytest.fixture
 def free_port() -> Callable[[], int]:
     """Gives loopback ports nobody listens on right now (for servers that cannot take port 0)."""
-    return _unused_port
+    return local_server.free_port
 
 
 @pytest.fixture

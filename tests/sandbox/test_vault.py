@@ -9,9 +9,11 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from sandbox.health import health_body
 from sandbox.testing import SandboxHandle, VaultSession
@@ -203,23 +205,6 @@ async def test_btc_keeps_eight_decimals(probe: VaultSession) -> None:
     assert (refused.status_code, refused.json()["error"]) == (422, "invalid_amount")
 
 
-@pytest.mark.parametrize(
-    ("currency", "amount", "code"),
-    [
-        ("USD", "0.99", "deposit_below_limit"),
-        ("BTC", "0.00000999", "deposit_below_limit"),
-        ("USD", "1.001", "invalid_amount"),
-        ("USD", "-5.00", "invalid_amount"),
-        ("USD", "0", "invalid_amount"),
-        ("XYZ", "5.00", "unsupported_currency"),
-    ],
-)
-async def test_deposit_refusals(probe: VaultSession, currency: str, amount: str, code: str) -> None:
-    response = await probe.deposit(currency, amount)
-    assert response.status_code == 422
-    assert response.json()["error"] == code
-
-
 async def test_sandbox_method_is_forbidden_to_ordinary_accounts(
     session_for: Callable[[str], VaultSession],
 ) -> None:
@@ -375,38 +360,25 @@ async def test_unknown_game_or_selection_is_an_invalid_bet(probe: VaultSession, 
     assert (response.status_code, response.json()["error"]) == (422, "invalid_bet")
 
 
-# The guardrail account holds 5.00 USD and 0.00050000 BTC, less than max_stake: each refusal
-# must still be the first rule broken, in the contract's order.
+REFUSALS = yaml.safe_load((Path(__file__).with_name("vault_refusals.yaml")).read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize(
-    ("currency", "stake", "code"),
-    [
-        ("USD", "-1.00", "invalid_amount"),
-        ("USD", "1.001", "invalid_amount"),
-        ("USD", "1e2", "invalid_amount"),
-        ("USD", 10, "invalid_amount"),
-        ("USD", "", "invalid_amount"),
-        ("XYZ", "-1.00", "invalid_amount"),
-        ("XYZ", "1.00", "unsupported_currency"),
-        (None, "1.00", "unsupported_currency"),
-        ("USD", "0.09", "stake_below_limit"),
-        ("USD", "100.01", "stake_above_limit"),
-        ("USD", "5000.00", "stake_above_limit"),
-        ("USD", "5.01", "insufficient_funds"),
-        ("BTC", "0.000000001", "invalid_amount"),
-        ("BTC", "0.00000099", "stake_below_limit"),
-        ("BTC", "0.00100001", "stake_above_limit"),
-        ("BTC", "0.00050001", "insufficient_funds"),
-    ],
+    ("call", "currency", "amount", "code"), [(call, *row) for call, rows in REFUSALS.items() for row in rows]
 )
-async def test_bet_refusals_follow_the_contracts_order_and_move_nothing(
-    session_for: Callable[[str], VaultSession], currency: str | None, stake: object, code: str
+async def test_refusals_follow_the_contracts_order_and_move_nothing(
+    session_for: Callable[[str], VaultSession], call: str, currency: str | None, amount: object, code: str
 ) -> None:
+    """Each row of ``vault_refusals.yaml``, against the guardrail account."""
     guardrail = session_for("probe-eu-16")
     await set_balance(guardrail, "USD", "5.00")
     await set_balance(guardrail, "BTC", "0.00050000")
     history_before = await guardrail.history(3)
-    body = {"game": "dice", "currency": currency, "stake": stake, "selection": "high"}
-    response = await guardrail.post("/v1/bets", body)
+    if call == "deposits":
+        body = {"currency": currency, "amount": amount, "method": "sandbox"}
+    else:
+        body = {"game": "dice", "currency": currency, "stake": amount, "selection": "high"}
+    response = await guardrail.post(f"/v1/{call}", body)
     assert response.status_code == 422
     assert response.json()["error"] == code
     assert set(response.json()) == {"error", "message"}
