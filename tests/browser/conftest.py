@@ -71,10 +71,11 @@ def sandbox_config(
     tmp_path: Path,
     options: dict[str, dict[str, Any]] | None = None,
     browser: dict[str, Any] | None = None,
+    top: dict[str, Any] | None = None,
 ) -> Path:
     """``config/sandbox.yaml`` pointed at the session sandbox, fast deadlines for the browser journeys."""
     names = list(options) if options else BROWSER_JOURNEYS
-    path = write_config(tmp_path, sandbox, names, options=options, runner={"browser": browser or {}})
+    path = write_config(tmp_path, sandbox, names, options=options, runner={"browser": browser or {}}, top=top)
     load_settings(path, scenario_names=discover())  # a broken config fails here, clearly
     return path
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from sandbox.testing import SandboxHandle
 from tests.browser.conftest import run_runner, sandbox_config
@@ -18,18 +17,12 @@ from tests.browser.conftest import run_runner, sandbox_config
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def with_page_requests(config: Path, bet: str) -> Path:
-    data = yaml.safe_load(config.read_text())
-    data["contract"] = {"page_requests": {"bet": bet}}
-    config.write_text(yaml.safe_dump(data))
-    return config
-
-
 def test_a_bet_the_page_posts_elsewhere_times_out_naming_what_the_page_requested(
     clean_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     options = {"spa_bet": {"ui_timeout_seconds": 4}}
-    config = with_page_requests(sandbox_config(clean_sandbox, tmp_path, options), "/gateway/*/bets")
+    contract = {"page_requests": {"bet": "/gateway/*/bets"}}
+    config = sandbox_config(clean_sandbox, tmp_path, options, top={"contract": contract})
     code, [result], stderr = run_runner(config, "--scenario", "spa_bet")
     assert code == 1, stderr[-2000:]
     assert (result["failed_step"], result["reason"]) == ("place bet", "timeout"), result["message"]

@@ -49,7 +49,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from harness.discovery import discover
 from monitoring.alertmanager import AlertmanagerSettings, write_alertmanager
@@ -61,16 +60,15 @@ from monitoring.prometheus_config import (
     render_prometheus_config,
 )
 from monitoring.rules import RuleSettings, all_alerts, write_rule_files
-from sandbox.testing import REPO_ROOT, SECRETS_DIR, SandboxHandle, running_sandbox
+from sandbox.testing import REPO_ROOT, SandboxHandle, running_sandbox
 from tests.monitoring.monitoring_servers import Webhook, running, running_alertmanager
-from tests.support import stop_process
+from tests.support import TARGET, stop_process, write_config
 
 pytestmark = pytest.mark.slow
 
 SPEED = 20
 """Production's time divided by this: intervals, ``for:``, group_wait and group_interval."""
 SCALE = Decimal(1) / SPEED
-TARGET = "sandbox"
 Regions = Mapping[str, tuple[str, ...]]
 REGIONS: Regions = {
     "eu": ("uptime", "chat", "guardrails"),
@@ -122,26 +120,19 @@ def _alertmanager_settings(webhook: Webhook, speed: int = SPEED) -> Alertmanager
 # --- the processes ---------------------------------------------------------------------------
 
 
-def _runner_config(sandbox: SandboxHandle, path: Path, artifacts: Path, intervals: Mapping[str, float]) -> Path:
-    """The sandbox config with this sandbox's ports, absolute secret paths and sped-up intervals."""
-    config: dict[str, Any] = yaml.safe_load((REPO_ROOT / "config" / "sandbox.yaml").read_text())
-    config["runner"].update(listen="127.0.0.1:0", artifacts_dir=str(artifacts), shutdown_grace_seconds=2)
-    target = config["targets"][TARGET]
-    target.update(
-        vault_url=sandbox.vault_url,
-        concierge_url=sandbox.concierge_url,
-        room_service_url=sandbox.room_service_url,
-        spa_url=sandbox.cdn_url,
-        stake_budget_usd_per_day="1000000.00",
-        reset_secret={"file": str(SECRETS_DIR / "reset_secret")},
+def _runner_config(sandbox: SandboxHandle, folder: Path, intervals: Mapping[str, float]) -> Path:
+    """The sandbox config at this sandbox, serving on a free port, only ``intervals``' scenarios at those intervals."""
+    return write_config(
+        folder,
+        sandbox,
+        [],
+        runner={"listen": "127.0.0.1:0", "shutdown_grace_seconds": 2},
+        target={"stake_budget_usd_per_day": "1000000.00"},
+        scenarios={
+            "only": sorted(intervals),
+            "overrides": {name: {"interval_seconds": seconds} for name, seconds in intervals.items()},
+        },
     )
-    target["accounts"]["password"] = {"file": str(SECRETS_DIR / "probe_password")}
-    config["scenarios"] = {
-        "only": sorted(intervals),
-        "overrides": {name: {"interval_seconds": seconds} for name, seconds in intervals.items()},
-    }
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return path
 
 
 @contextmanager
@@ -255,7 +246,7 @@ class Stack(Alerting):
 def stack(tmp_path: Path, free_port: Callable[[], int], webhook: Webhook) -> Iterator[Stack]:
     with ExitStack() as stack:
         sandbox = stack.enter_context(running_sandbox(tmp_path / "sandbox"))
-        config = _runner_config(sandbox, tmp_path / "runner.yaml", tmp_path / "artifacts", _intervals())
+        config = _runner_config(sandbox, tmp_path, _intervals())
         runners = {
             region: stack.enter_context(_runner(config, region, scenarios, tmp_path / f"runner-{region}.log"))
             for region, scenarios in REGIONS.items()
@@ -301,7 +292,7 @@ def fleet(tmp_path: Path, free_port: Callable[[], int], webhook: Webhook) -> Ite
         for region, scenarios in FLEET_REGIONS.items():
             work = tmp_path / region
             sandboxes[region] = stack.enter_context(running_sandbox(work / "sandbox"))
-            config = _runner_config(sandboxes[region], work / "runner.yaml", work / "artifacts", intervals)
+            config = _runner_config(sandboxes[region], work, intervals)
             runners[region] = stack.enter_context(_runner(config, region, scenarios, work / "runner.log"))
         alertmanager = stack.enter_context(
             _alertmanager(_alertmanager_settings(webhook, FLEET_SPEED), tmp_path / "alertmanager", free_port())

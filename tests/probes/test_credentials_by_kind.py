@@ -155,23 +155,17 @@ def test_what_is_not_a_credential_stays_readable() -> None:
     assert redact(text) == text
 
 
+# (is it a credential header, is it a secret's name) -> the names with that verdict
+NAMES_BY_VERDICT = {
+    (True, False): ["Authorization", "PROXY-AUTHORIZATION", "Set-Cookie"],
+    (True, True): ["x-api-key", "X-Auth-Token", "API_KEY", "client_secret", "Passwd", "session_id"],
+    (False, False): ["X-Synthetic-Probe", "Idempotency-Key", "author", "sid"],
+}
+
+
 @pytest.mark.parametrize(
     ("name", "header", "secret"),
-    [
-        ("Authorization", True, False),
-        ("PROXY-AUTHORIZATION", True, False),
-        ("Set-Cookie", True, False),
-        ("x-api-key", True, True),
-        ("X-Auth-Token", True, True),
-        ("API_KEY", True, True),
-        ("client_secret", True, True),
-        ("Passwd", True, True),
-        ("session_id", True, True),
-        ("X-Synthetic-Probe", False, False),
-        ("Idempotency-Key", False, False),
-        ("author", False, False),
-        ("sid", False, False),
-    ],
+    [(name, *verdict) for verdict, names in NAMES_BY_VERDICT.items() for name in names],
 )
 def test_names_of_credentials(name: str, header: bool, secret: bool) -> None:
     assert (is_credential_header(name), is_secret_name(name)) == (header, secret)

@@ -17,7 +17,7 @@ import pytest
 from harness.results import Outcome
 from sandbox.testing import SandboxHandle
 from tests.local_server import MISBEHAVIOURS, misbehaving_server
-from tests.support import describe, run_journeys, run_passing, same_url, sample, where, write_config
+from tests.support import describe, local_config, run_journeys, run_passing, same_url, sample, where, write_config
 
 JOURNEYS = ["uptime", "chat", "rates_freshness"]
 SERVICES = ("vault", "concierge", "room_service", "cdn")
@@ -126,7 +126,7 @@ async def test_uptime_exports_the_tls_expiry_of_https_services(tmp_path: Path, m
     server_context.load_cert_chain(cert, key)
     async with misbehaving_server("healthy", server_context) as url:
         assert url.startswith("https://")
-        config = write_config(tmp_path, same_url(url), ["uptime"], options={"uptime": {"socket_transports": []}})
+        config = local_config(tmp_path, url)
         results, registry = await run_journeys(config, ["uptime"])
     assert results["uptime"].outcome is Outcome.SUCCESS, describe(results)
     assert "vault tls" in [s.name for s in results["uptime"].steps]

@@ -28,9 +28,7 @@ from probes.context import ProbeContext
 from probes.result import Reason
 from sandbox.testing import SandboxHandle
 from tests.local_server import serving
-from tests.support import describe, run_journeys, same_url, sample, where, write_config
-
-NO_SOCKETS: dict[str, Any] = {"socket_transports": []}  # the platform of our own speaks no socket.io
+from tests.support import NO_SOCKETS, describe, run_journeys, same_url, sample, where, write_config
 
 
 @dataclass
