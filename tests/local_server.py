@@ -1,5 +1,5 @@
 """Servers for the length of a test, on a free loopback port: an aiohttp app, an ASGI app under uvicorn,
-or a raw HTTP server that misbehaves on purpose."""
+a raw HTTP server that misbehaves on purpose, or an ``http.server`` handler in a thread (for sync tests)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import json
 import socket
 import ssl
 import struct
+import threading
 from collections.abc import AsyncIterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 import uvicorn
@@ -17,7 +19,15 @@ from aiohttp import web
 
 from sandbox.health import ALB_503_BODY
 
-__all__ = ["MISBEHAVIOURS", "free_port", "misbehaving_server", "serving", "serving_asgi"]
+__all__ = [
+    "MISBEHAVIOURS",
+    "QuietHandler",
+    "free_port",
+    "misbehaving_server",
+    "serving",
+    "serving_asgi",
+    "serving_in_a_thread",
+]
 
 
 @contextlib.asynccontextmanager
@@ -53,6 +63,20 @@ async def serving_asgi(app: Any, *, lifespan: Literal["on", "off"] = "off") -> A
         server.should_exit = True
         await task
         sock.close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """An ``http.server`` handler that logs nothing: the test output stays readable."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the http.server API)
+        """Not logged."""
+
+
+def serving_in_a_thread(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """``handler`` on a free loopback port, served by a daemon thread; ``shutdown()`` the server when done."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 # What a target that misbehaves in each way does to a journey's first call.

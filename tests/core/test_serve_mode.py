@@ -21,6 +21,7 @@ from harness.scenario import Scenario
 from harness.scheduler import Service
 from tests.core import scenarios_for_tests as s
 from tests.core.fake_platform import FakePlatform
+from tests.local_server import serving
 from tests.support import REGION, TARGET, local_config
 
 
@@ -188,32 +189,27 @@ async def test_sigint_still_drains_after_a_socketio_client_connected(
     sio_server = socketio.AsyncServer(async_mode="aiohttp")
     app = web.Application()
     sio_server.attach(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async with serving(app) as url:
 
-    class ConnectsASocket(s.Quick):
-        name = "connects_a_socket"
+        class ConnectsASocket(s.Quick):
+            name = "connects_a_socket"
 
-        async def journey(self, run):  # type: ignore[no-untyped-def]
-            from probes.socketio import SocketModule, open_socket
+            async def journey(self, run):  # type: ignore[no-untyped-def]
+                from probes.socketio import SocketModule, open_socket
 
-            async with run.step("connect"):
-                _, client = await open_socket(f"http://127.0.0.1:{port}", SocketModule(), run.probe)
-                assert client is not None
-                await client.close()
+                async with run.step("connect"):
+                    _, client = await open_socket(url, SocketModule(), run.probe)
+                    assert client is not None
+                    await client.close()
 
-    service = service_for(tmp_path, fake_platform.url, [(ConnectsASocket, 0.2)])
-    task = await start(service)
-    await asyncio.sleep(1.0)
-    os.kill(os.getpid(), signal.SIGINT)
-    assert await asyncio.wait_for(task, 10) == 0  # drained and returned, not cancelled
+        service = service_for(tmp_path, fake_platform.url, [(ConnectsASocket, 0.2)])
+        task = await start(service)
+        await asyncio.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGINT)
+        assert await asyncio.wait_for(task, 10) == 0  # drained and returned, not cancelled
     assert (
         value(generate(service), "synthetic_scenario_runs_total", scenario="connects_a_socket", result="success") >= 1
     )
-    await runner.cleanup()
 
 
 async def test_runs_missed_while_the_loop_stalled_are_counted_not_merged(

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from monitoring.prometheus_config import PrometheusSettings, render_prometheus_config
+from tests.local_server import QuietHandler, serving_in_a_thread
 from tests.support import stop_process
 
 Labels = dict[str, str]
@@ -27,20 +26,15 @@ class Webhook:
         self.received: list[tuple[str, dict[str, Any]]] = []
         webhook = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 (the http.server API)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 webhook.received.append((self.path, json.loads(body)))
                 self.send_response(200)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                """Keep the test output quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serving_in_a_thread(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
 
     def delivered(self, path: str) -> list[Labels]:
         """Labels of every alert delivered to ``path`` (e.g. "/pager"), firing or resolved."""

@@ -8,11 +8,9 @@ runner processes and fault injection lives in test_alerting_e2e.py.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from harness.metrics import RunnerMetrics
 from monitoring.prometheus_config import PrometheusSettings
 from monitoring.rules import RuleSettings, write_rule_files
+from tests.local_server import QuietHandler, serving_in_a_thread
 from tests.monitoring.monitoring_servers import Webhook, running_prometheus, wait_for
 
 TARGET = "production"
@@ -34,7 +33,7 @@ class _Exporter:
     def __init__(self, metrics: RunnerMetrics) -> None:
         registry = metrics.registry
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (the http.server API)
                 body = generate_latest(registry)
                 self.send_response(200)
@@ -43,12 +42,8 @@ class _Exporter:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                """Keep the test output quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serving_in_a_thread(Handler)
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def _runner(region: str, chat_passes: bool) -> RunnerMetrics:
