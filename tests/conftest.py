@@ -1,4 +1,5 @@
-"""Root fixtures: one real sandbox subprocess for the whole session (see ``sandbox.testing``), clients of it."""
+"""Root fixtures: one real sandbox subprocess for the whole session (see ``sandbox.testing``), clients of it,
+and the fake platform (``tests/core/fake_platform.py``) for tests that need answers the sandbox never gives."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import httpx
 import pytest
 
 from sandbox.testing import SandboxHandle, VaultSession, start_sandbox
+from tests.core.fake_platform import FakePlatform, running_fake_platform
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +46,17 @@ def session_for(clean_sandbox: SandboxHandle, client: httpx.AsyncClient) -> Call
         return VaultSession(client, clean_sandbox.vault_url, clean_sandbox.login(username))
 
     return make
+
+
+@pytest.fixture(scope="module")
+def fake_platform() -> Iterator[FakePlatform]:
+    """The fake platform for one test module; healthy again after each test that set its ``mode``."""
+    with running_fake_platform() as state:
+        yield state
+
+
+@pytest.fixture(autouse=True)
+def _healthy_again(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "fake_platform" in request.fixturenames:
+        request.getfixturevalue("fake_platform").mode = "healthy"

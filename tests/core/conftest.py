@@ -1,28 +1,14 @@
-"""The core tests' fake platform (their config: ``tests.support.local_config`` at its URL)."""
+"""The core tests' way to run ``runner.py`` against the fake platform (``fake_platform``, tests/conftest.py)."""
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.core.fake_platform import FakePlatform, RunUptime, running_fake_platform
+from tests.core.fake_platform import FakePlatform, RunUptime
 from tests.support import local_config, run_cli
-
-
-@pytest.fixture(scope="module")
-def fake_platform() -> Iterator[FakePlatform]:
-    with running_fake_platform() as state:
-        yield state
-
-
-@pytest.fixture(autouse=True)
-def _healthy_again(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "fake_platform" in request.fixturenames:
-        request.getfixturevalue("fake_platform").mode = "healthy"
 
 
 @pytest.fixture

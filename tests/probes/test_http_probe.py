@@ -2,66 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from probes import ProbeContext, Reason, health, http
 from probes.health import HealthModule
 from probes.http import HttpModule
-from tests.core.fake_platform import FakePlatform, running_fake_platform
+from tests.core.fake_platform import FakePlatform
 
 
-@pytest.fixture(scope="module")
-def platform() -> Iterator[FakePlatform]:
-    with running_fake_platform() as state:
-        yield state
-
-
-@pytest.fixture(autouse=True)
-def _reset(platform: FakePlatform) -> Iterator[None]:
-    yield
-    platform.mode = "healthy"
-
-
-async def test_http_probe_passes_with_phases(platform: FakePlatform) -> None:
+async def test_http_probe_passes_with_phases(fake_platform: FakePlatform) -> None:
     module = HttpModule(path="/health", conditions=("[STATUS] == 200", "[BODY].service == ok"))
-    result = await http.probe(platform.url, module, ProbeContext())
+    result = await http.probe(fake_platform.url, module, ProbeContext())
     assert result.success, result.message
     assert {"connect", "processing", "total"} <= set(result.phases)
     assert result.phases["total"] >= result.phases["processing"] > 0
 
 
-async def test_http_probe_names_the_failing_condition(platform: FakePlatform) -> None:
-    platform.mode = "dependency_down"
+async def test_http_probe_names_the_failing_condition(fake_platform: FakePlatform) -> None:
+    fake_platform.mode = "dependency_down"
     module = HttpModule(path="/health", conditions=("[STATUS] == 200",))
-    result = await http.probe(platform.url, module, ProbeContext())
+    result = await http.probe(fake_platform.url, module, ProbeContext())
     assert (result.success, result.reason) == (False, Reason.HTTP_STATUS)
     assert "[STATUS] (500) == 200" in result.message
 
 
-async def test_http_probe_times_out_on_a_hang(platform: FakePlatform) -> None:
-    platform.mode = "hang"
+async def test_http_probe_times_out_on_a_hang(fake_platform: FakePlatform) -> None:
+    fake_platform.mode = "hang"
     module = HttpModule(path="/health", timeout_seconds=0.5)
-    result = await http.probe(platform.url, module, ProbeContext())
+    result = await http.probe(fake_platform.url, module, ProbeContext())
     assert result.reason is Reason.TIMEOUT
 
 
-async def test_http_probe_reports_a_reset_connection(platform: FakePlatform) -> None:
-    platform.mode = "reset"
-    result = await http.probe(platform.url, HttpModule(path="/health"), ProbeContext())
+async def test_http_probe_reports_a_reset_connection(fake_platform: FakePlatform) -> None:
+    fake_platform.mode = "reset"
+    result = await http.probe(fake_platform.url, HttpModule(path="/health"), ProbeContext())
     assert result.reason is Reason.CONNECT_ERROR
 
 
-async def test_health_probe_reports_each_dependency(platform: FakePlatform) -> None:
-    platform.mode = "dependency_down"
-    result = await health.probe(platform.url, HealthModule(), ProbeContext())
+async def test_health_probe_reports_each_dependency(fake_platform: FakePlatform) -> None:
+    fake_platform.mode = "dependency_down"
+    result = await health.probe(fake_platform.url, HealthModule(), ProbeContext())
     assert result.reason is Reason.DEPENDENCY_DOWN and "chat down" in result.message
     assert result.dependencies == {"database": True, "chat": False}
 
 
-async def test_health_probe_refuses_an_html_page(platform: FakePlatform) -> None:
-    platform.mode = "html"  # an ALB's 503 error page
-    result = await health.probe(platform.url, HealthModule(), ProbeContext())
+async def test_health_probe_refuses_an_html_page(fake_platform: FakePlatform) -> None:
+    fake_platform.mode = "html"  # an ALB's 503 error page
+    result = await health.probe(fake_platform.url, HealthModule(), ProbeContext())
     assert result.reason is Reason.HTTP_STATUS
     assert result.message.startswith("GET /health: 503 text/html, not the contract's health JSON")
