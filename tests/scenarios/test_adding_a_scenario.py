@@ -19,7 +19,7 @@ from harness.runtime import Runtime
 from harness.scenario import Scenario
 from monitoring.journeys import JOURNEYS
 from sandbox.testing import SandboxHandle
-from tests.support import ROOT, SECRETS, describe, write_config
+from tests.support import ROOT, describe, write_config
 
 EXAMPLE = ROOT / "docs" / "examples" / "bet_history.py"
 # Every place a new scenario touches, as the README's section must name it.
@@ -75,9 +75,9 @@ def test_the_readme_quotes_the_example_whole_and_it_is_short() -> None:
 async def test_the_example_runs_against_the_sandbox(clean_sandbox: SandboxHandle, tmp_path: Path) -> None:
     example = example_class()
     found = {**discover(), example.name: example}
-    accounts = {"password": {"file": str(SECRETS / "probe_password")}, "by_scenario": {example.name: "probe-eu-22"}}
+    accounts = {"by_scenario": {example.name: "probe-eu-22"}}
     options = {example.name: {"deposit_deadline_seconds": 2}}
-    config = write_config(tmp_path, clean_sandbox, [example.name], options=options, target={"accounts": accounts})
+    config = write_config(tmp_path, clean_sandbox, [example.name], options=options, accounts=accounts)
     settings = load_settings(config, scenario_names=found)
     [result] = await run_once(Runtime(settings), plan(settings, found, names=[example.name]))
     assert result.outcome is Outcome.SUCCESS, describe({result.scenario: result})
