@@ -1,15 +1,15 @@
 """Our HTTP probe in a loop, alone in its own process, so that its CPU time is its own.
 
-    python -m bench.http_worker sequential --url URL --count N [--variant probe|shared] [--cpu C]
+    python -m bench.http_worker sequential --url URL --count N [--variant exchange|scenario] [--cpu C]
     python -m bench.http_worker saturate   --url URL --seconds S --concurrency K [--variant ...] [--cpu C]
-    python -m bench.http_worker client     --url URL --count N [--cpu C]    # CPU to build one httpx.AsyncClient
 
-Prints one JSON object: the measured durations (``phases["total"]``, seconds), failures, CPU
-seconds (``time.process_time`` delta around the loop, after a warm-up) and wall seconds.
-Variants: ``probe`` is ``probes.http.probe`` as a scenario author calls it (a new
-``httpx.AsyncClient`` per probe); ``shared`` is ``probes.http.exchange`` over one shared client
-with keep-alive off, so that each probe still opens its own connection, as blackbox_exporter does.
-Runs on the standard asyncio loop, as the runner does.
+Prints one JSON object: the measured durations (what the probe reports, seconds), failures,
+CPU seconds (``time.process_time`` delta around the loop, after a warm-up) and wall seconds.
+The variants are the two paths scenarios take: ``exchange`` is ``probes.http.exchange`` on one
+shared client with keep-alive off (each probe opens its own connection, as blackbox_exporter
+does); ``scenario`` is a scenario's ``ServiceClient`` on a client built as the runtime builds
+its own (keep-alive on), its phases exported to ``synthetic_http_phase_duration_seconds`` as
+a run exports them. Runs on the standard asyncio loop, as the runner does.
 """
 
 from __future__ import annotations
@@ -24,39 +24,53 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from bench.procfs import pin
-from probes import ProbeContext, ProbeResult
+from harness.clients import ServiceClient
+from harness.errors import StepFailure
+from harness.metrics import RunnerMetrics, ScenarioMetrics
 from probes.conditions import parse_conditions
-from probes.http import HttpModule, exchange, probe
+from probes.context import ProbeContext
+from probes.http import exchange, trusted_tls_context
 
-__all__ = ["main", "make_prober"]
+__all__ = ["VARIANTS", "main", "make_prober"]
 
 WARMUP_PROBES = 3
 CONDITIONS = ("[STATUS] == 200",)
+VARIANTS = ("exchange", "scenario")
 
-Prober = Callable[[], Awaitable[ProbeResult]]
+Prober = Callable[[], Awaitable[float | None]]  # one probe: its measured seconds, None when it failed
 
 
 def make_prober(url: str, variant: str) -> tuple[Prober, Callable[[], Awaitable[None]]]:
     """A zero-argument coroutine function probing ``url`` once, and how to close what it holds."""
-    base, _, path = url.partition("/delay/")
-    if variant == "probe":
-        module = HttpModule(path=f"/delay/{path}", conditions=CONDITIONS)
-
-        async def probe_once() -> ProbeResult:
-            return await probe(base, module, ProbeContext())
-
-        async def nothing() -> None:
-            return None
-
-        return probe_once, nothing
-    if variant == "shared":
+    if variant == "exchange":
         client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0), trust_env=False)
         conditions = parse_conditions(CONDITIONS)
 
-        async def exchange_once() -> ProbeResult:
-            return await exchange(client, "GET", url, ProbeContext(), conditions=conditions, expect_json=False)
+        async def exchange_once() -> float | None:
+            result = await exchange(client, "GET", url, ProbeContext(), conditions=conditions, expect_json=False)
+            return result.phases["total"] if result.success else None
 
         return exchange_once, client.aclose
+    if variant == "scenario":
+        client = httpx.AsyncClient(
+            verify=trusted_tls_context(),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+        metrics = ScenarioMetrics(RunnerMetrics("bench", (), ()), "http_accuracy", "delay")
+        base, _, path = url.partition("/delay/")
+        service = ServiceClient(
+            "delay", base, client, ProbeContext(), on_phases=lambda phases: metrics.http_phases("probe", phases)
+        )
+
+        async def call_once() -> float | None:
+            try:
+                answer = await service.get(f"/delay/{path}", expect=CONDITIONS)
+            except StepFailure:
+                return None
+            return answer.seconds
+
+        return call_once, client.aclose
     raise ValueError(f"unknown variant {variant!r}")
 
 
@@ -69,9 +83,11 @@ async def sequential(url: str, count: int, variant: str) -> dict[str, object]:
         failures = 0
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(count):
-            result = await probe_once()
-            durations.append(result.phases["total"])
-            failures += not result.success
+            seconds = await probe_once()
+            if seconds is None:
+                failures += 1
+            else:
+                durations.append(seconds)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
         await close()
@@ -85,9 +101,8 @@ async def saturate(url: str, seconds: float, concurrency: int, variant: str) -> 
     async def worker(deadline: float) -> None:
         nonlocal done, failures
         while time.perf_counter() < deadline:
-            result = await probe_once()
+            failures += await probe_once() is None
             done += 1
-            failures += not result.success
 
     try:
         for _ in range(WARMUP_PROBES):
@@ -101,20 +116,11 @@ async def saturate(url: str, seconds: float, concurrency: int, variant: str) -> 
     return {"probes": done, "failures": failures, "cpu_seconds": cpu, "wall_seconds": wall}
 
 
-async def client_cost(count: int) -> dict[str, object]:
-    """CPU seconds to build (and close) one ``httpx.AsyncClient``, as ``probes.http.probe`` does per probe."""
-    cpu = time.process_time()
-    for _ in range(count):
-        client = httpx.AsyncClient(follow_redirects=False)
-        await client.aclose()
-    return {"cpu_seconds": (time.process_time() - cpu) / count, "wall_seconds": 0.0, "failures": 0}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_worker")
-    parser.add_argument("mode", choices=["sequential", "saturate", "client"])
+    parser.add_argument("mode", choices=["sequential", "saturate"])
     parser.add_argument("--url", required=True, help="http://127.0.0.1:PORT/delay/MS")
-    parser.add_argument("--variant", choices=["probe", "shared"], default="probe")
+    parser.add_argument("--variant", choices=VARIANTS, default="exchange")
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -124,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
         pin({args.cpu})
     if args.mode == "sequential":
         output = asyncio.run(sequential(args.url, args.count, args.variant))
-    elif args.mode == "client":
-        output = asyncio.run(client_cost(args.count))
     else:
         output = asyncio.run(saturate(args.url, args.seconds, args.concurrency, args.variant))
     print(json.dumps(output))
