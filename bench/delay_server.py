@@ -22,7 +22,7 @@ from bench.procfs import pin
 
 __all__ = ["DelayedHttp", "delay_of", "main"]
 
-_BODY = b"ok\n"
+_BODY = b'{"ok": true}\n'  # JSON: a scenario's client reads answers as JSON
 
 
 def delay_of(target: bytes) -> float:
@@ -35,7 +35,7 @@ def delay_of(target: bytes) -> float:
 
 def _response(close: bool) -> bytes:
     headers = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
         + b"Content-Length: %d\r\n" % len(_BODY)
         + (b"Connection: close\r\n" if close else b"")
         + b"\r\n"

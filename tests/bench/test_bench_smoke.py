@@ -96,7 +96,7 @@ def test_delay_server_answers_after_the_delay_in_one_segment(tmp_path: Path) -> 
     assert waited >= 0.2
     head, _, body = first.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
-    assert body == b"ok\n"  # headers and body arrived in the first read: one send
+    assert body == b'{"ok": true}\n'  # headers and body arrived in the first read: one send
 
 
 def _line(scenario: str, end: float, duration: float, result: str = "success", target: str = "t") -> dict[str, object]:
