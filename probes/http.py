@@ -67,7 +67,20 @@ class HttpModule(BaseModel):
 
 
 class _PhaseTrace:
-    """Collects httpcore trace events into phase durations."""
+    """Collects httpcore trace events into phase durations.
+
+    Each mark is taken in httpcore's trace callback, right at the socket operation it names,
+    so ``total`` spans the wire as blackbox_exporter's phases do: from the first socket
+    operation (connect, or the request's first write on a kept-alive connection) to the body's
+    last byte, leaving out building the request before and closing the stream after.
+    """
+
+    _FIRST = (
+        "connection.connect_tcp.started",
+        "http11.send_request_headers.started",
+        "http2.send_request_headers.started",
+    )
+    _LAST = ("http11.receive_response_body.complete", "http2.receive_response_body.complete")
 
     def __init__(self) -> None:
         self.marks: dict[str, float] = {}
@@ -75,18 +88,24 @@ class _PhaseTrace:
     async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
         self.marks.setdefault(event, time.perf_counter())
 
+    def _first(self, events: tuple[str, ...]) -> float | None:
+        return next((self.marks[e] for e in events if e in self.marks), None)
+
     def phases(self, started: float, finished: float) -> dict[str, float]:
+        """The phases seen; ``total`` is the wall time from ``started`` when the body never completed."""
         m = self.marks
 
         def span(a: str, b: str) -> float | None:
             return m[b] - m[a] if a in m and b in m else None
 
-        result = {"total": finished - started}
+        wire_start, wire_end = self._first(self._FIRST), self._first(self._LAST)
+        whole = wire_end - wire_start if wire_start is not None and wire_end is not None else finished - started
+        result = {"total": whole}
         connect = span("connection.connect_tcp.started", "connection.connect_tcp.complete")
         tls = span("connection.start_tls.started", "connection.start_tls.complete")
         for suffix in ("http11", "http2"):
             processing = span(f"{suffix}.send_request_body.complete", f"{suffix}.receive_response_headers.complete")
-            transfer = span(f"{suffix}.receive_response_headers.complete", f"{suffix}.response_closed.complete")
+            transfer = span(f"{suffix}.receive_response_headers.complete", f"{suffix}.receive_response_body.complete")
             if processing is not None:
                 result["processing"] = processing
             if transfer is not None:
