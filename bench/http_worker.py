@@ -26,6 +26,7 @@ import httpx
 from bench.procfs import pin
 from harness.clients import ServiceClient
 from harness.errors import StepFailure
+from harness.http_thread import HttpThread
 from harness.metrics import RunnerMetrics, ScenarioMetrics
 from probes.conditions import parse_conditions
 from probes.context import ProbeContext
@@ -52,15 +53,17 @@ def make_prober(url: str, variant: str) -> tuple[Prober, Callable[[], Awaitable[
 
         return exchange_once, client.aclose
     if variant == "scenario":
-        client = httpx.AsyncClient(
-            verify=trusted_tls_context(),
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        http = HttpThread(
+            httpx.AsyncClient(
+                verify=trusted_tls_context(),
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            )
         )
         metrics = ScenarioMetrics(RunnerMetrics("bench", (), ()), "http_accuracy", "delay")
         base, _, path = url.partition("/delay/")
         service = ServiceClient(
-            "delay", base, client, ProbeContext(), on_phases=lambda phases: metrics.http_phases("probe", phases)
+            "delay", base, http, ProbeContext(), on_phases=lambda phases: metrics.http_phases("probe", phases)
         )
 
         async def call_once() -> float | None:
@@ -70,7 +73,7 @@ def make_prober(url: str, variant: str) -> tuple[Prober, Callable[[], Awaitable[
                 return None
             return answer.seconds
 
-        return call_once, client.aclose
+        return call_once, http.aclose
     raise ValueError(f"unknown variant {variant!r}")
 
 

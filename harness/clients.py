@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import httpx
-
 from harness.errors import StepFailure
+from harness.http_thread import HttpThread
 from probes.conditions import Condition, parse_conditions
 from probes.context import ProbeContext
-from probes.http import DEFAULT_MAX_BODY_BYTES, exchange
+from probes.http import DEFAULT_MAX_BODY_BYTES
 from probes.result import HttpResult, Reason
 
 __all__ = ["Answer", "ServiceClient"]
@@ -51,7 +50,7 @@ class ServiceClient:
         self,
         name: str,
         base_url: str,
-        http: httpx.AsyncClient,
+        http: HttpThread,
         probe: ProbeContext,
         timeout_seconds: float = 10.0,
         token: str | None = None,
@@ -117,8 +116,7 @@ class ServiceClient:
         all_headers = dict(headers or {})
         if self._token is not None:
             all_headers["Authorization"] = f"Bearer {self._token}"
-        result = await exchange(
-            self._http,
+        result = await self._http.exchange(
             method,
             self.base_url + path,
             self._probe,

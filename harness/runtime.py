@@ -14,6 +14,7 @@ from config.settings import Settings
 from harness.accounts import TokenCache
 from harness.budget import StakeBudget, share_of_budget
 from harness.history import RunHistory
+from harness.http_thread import HttpThread
 from harness.maintenance import MaintenanceCollector
 from harness.metrics import RunnerMetrics
 from harness.results import RunResult
@@ -72,7 +73,7 @@ class Runtime:
         self.browser_pool: BrowserPool | None = None  # created on a browser journey's first run (harness.browser)
         self.history: RunHistory | None = None  # serve mode keeps every result (harness.history)
         self._closers: list[Callable[[], Awaitable[None]]] = []
-        self._http: httpx.AsyncClient | None = None
+        self._http: HttpThread | None = None
         self._register_secrets()
         self.tracing = Tracing.from_environment(VERSION)
         self.on_close(self.tracing.close)  # closed last: it exports what every other closer left
@@ -86,12 +87,15 @@ class Runtime:
                         register_secret(self.settings.secret(ref))
 
     @property
-    def http(self) -> httpx.AsyncClient:
+    def http(self) -> HttpThread:
+        """The scenarios' HTTP client, timed on a loop of its own (``harness.http_thread``)."""
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                verify=trusted_tls_context(),
-                follow_redirects=False,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            self._http = HttpThread(
+                httpx.AsyncClient(
+                    verify=trusted_tls_context(),
+                    follow_redirects=False,
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                )
             )
         return self._http
 
