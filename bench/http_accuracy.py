@@ -59,6 +59,7 @@ LOAD_TIME_CAP_SECONDS = 300.0
 MEDIAN_GOAL_SECONDS = 0.0005
 P99_GOAL_SECONDS = 0.002
 CPU_GOAL_RATIO = 2.0
+THREAD_COST_PROBES = 100
 ALONE, LOADED = "alone", "under browser load"
 TOOLS = {
     "blackbox": "blackbox_exporter (`probe_duration_seconds`)",
@@ -116,6 +117,7 @@ class WorkerResult:
     failures: int
     durations: tuple[float, ...] = ()  # sequential mode
     probes: int = 0  # saturate mode
+    rss_kib_added: int = 0  # thread mode
 
 
 def _worker(args: list[str], tool_core: int | None) -> WorkerResult:
@@ -132,6 +134,7 @@ def _worker(args: list[str], tool_core: int | None) -> WorkerResult:
         failures=int(raw["failures"]),
         durations=tuple(float(d) for d in raw.get("durations", ())),
         probes=int(raw.get("probes", 0)),
+        rss_kib_added=int(raw.get("rss_kib_added", 0)),
     )
 
 
@@ -163,8 +166,9 @@ def _alone(count: int, work: Path, tool_core: int | None, helper: set[int] | Non
 
 def _saturation(
     seconds: float, concurrency: int, work: Path, tool_core: int | None, helper: set[int] | None
-) -> dict[str, Saturation]:
-    """Each tool alone on its core with ``concurrency`` probes in flight against a 0 ms target."""
+) -> tuple[dict[str, Saturation], int]:
+    """Each tool alone on its core with ``concurrency`` probes in flight against a 0 ms target; then
+    the RSS (KiB) the timing thread adds."""
     saturation: dict[str, Saturation] = {}
     server_command = python_module("bench.delay_server", "--uvloop")
     with (
@@ -181,7 +185,8 @@ def _saturation(
             args = ["saturate", "--url", target, "--seconds", str(seconds), "--concurrency", str(concurrency)]
             out = _worker([*args, "--variant", variant], tool_core)
             saturation[variant] = Saturation(out.probes, out.wall_seconds, out.cpu_seconds)
-    return saturation
+        thread = _worker(["thread", "--url", target, "--count", str(THREAD_COST_PROBES)], tool_core)
+    return saturation, thread.rss_kib_added
 
 
 def _browser_journeys() -> list[str]:
@@ -262,14 +267,15 @@ def run(options: BenchOptions) -> Section:
     try:
         loads[ALONE] = os.getloadavg()[0]
         alone = _alone(count, work, tool_core, helper)
-        saturation = _saturation(saturate_seconds, concurrency, work, tool_core, helper)
+        saturation, thread_kib = _saturation(saturate_seconds, concurrency, work, tool_core, helper)
         loads[LOADED] = os.getloadavg()[0]
         loaded, journeys = _under_load(count, work, tool_core, helper)
     finally:
         pin(set(ALL_CPUS))
     saturate_note = f"{concurrency} probes in flight for {saturate_seconds:g} s"
     conditions = {ALONE: alone, LOADED: loaded}
-    return _section(conditions, saturation, saturate_note, count, loads, journeys, tool_core is not None)
+    extras = {"thread_kib": thread_kib, "pinned": tool_core is not None}
+    return _section(conditions, saturation, saturate_note, count, loads, journeys, extras)
 
 
 def _gaps(measured: dict[str, Measured], tool: str, reference: str = "blackbox") -> list[tuple[int, float, float]]:
@@ -311,8 +317,9 @@ def _section(
     count: int,
     loads: dict[str, float],
     journeys: Sequence[str],
-    pinned: bool,
+    extras: dict[str, int],
 ) -> Section:
+    """``extras``: ``thread_kib`` (RSS the timing thread adds) and ``pinned`` (two cores or more)."""
     rows = []
     for condition, measured in conditions.items():
         for delay in DELAYS_MS:
@@ -388,7 +395,7 @@ def _section(
         f"Saturation: {saturate_note} against a 0 ms target.",
         "Alone: the tool under test is pinned alone to core 0 (blackbox with `GOMAXPROCS=1`); the target, the "
         "`/probe` driver and this process share core 1."
-        if pinned
+        if extras["pinned"]
         else "One core only: nothing was pinned, and the tool shared its core with the target.",
         f"Under browser load: `runner.py serve` with its Chromium pinned to core 0, running {', '.join(journeys)} "
         f"at a {BROWSER_INTERVAL_SECONDS:g} s interval (each journey starts again as soon as it ends) beside "
@@ -405,6 +412,11 @@ def _section(
         "CPU per probe (alone, sequential) is the mean over the delays; a scenario's client exports its "
         "phases to `synthetic_http_phase_duration_seconds` on every probe, as runs do.",
     ]
+    notes.append(
+        "A scenario's HTTP runs on a loop of its own, in one thread (`harness/http_thread.py`), so that the "
+        f"runner's loop lag stays out of what it times; that thread, its loop and {THREAD_COST_PROBES} probes "
+        f"through it add {extras['thread_kib'] / 1024:.1f} MiB of RSS (measured apart, same core)."
+    )
     if failures:
         notes.append(f"Failed probes (left out of the errors): {failures}.")
     body = "\n\n".join(
@@ -425,5 +437,6 @@ def _section(
         "saturation": {t: vars(s) for t, s in saturation.items()},
         "probes_per_delay": count,
         "load_average": loads,
+        "thread_rss_kib_added": extras["thread_kib"],
     }
     return Section(NAME, TITLE, ".venv/bin/python -m bench --only http", body, goals, data=data)

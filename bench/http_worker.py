@@ -2,6 +2,7 @@
 
     python -m bench.http_worker sequential --url URL --count N [--variant exchange|scenario] [--cpu C]
     python -m bench.http_worker saturate   --url URL --seconds S --concurrency K [--variant ...] [--cpu C]
+    python -m bench.http_worker thread     --url URL --count N [--cpu C]   # memory the timing thread adds
 
 Prints one JSON object: the measured durations (what the probe reports, seconds), failures,
 CPU seconds (``time.process_time`` delta around the loop, after a warm-up) and wall seconds.
@@ -17,13 +18,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 
 import httpx
 
-from bench.procfs import pin
+from bench.procfs import pin, rss_kib
 from harness.clients import ServiceClient
 from harness.errors import StepFailure
 from harness.http_thread import HttpThread
@@ -119,9 +121,25 @@ async def saturate(url: str, seconds: float, concurrency: int, variant: str) -> 
     return {"probes": done, "failures": failures, "cpu_seconds": cpu, "wall_seconds": wall}
 
 
+async def thread_cost(url: str, count: int) -> dict[str, object]:
+    """RSS the timing thread adds: ``count`` probes on this loop first, then as many through a ``HttpThread``."""
+    async with httpx.AsyncClient(trust_env=False) as client:
+        for _ in range(count):
+            await exchange(client, "GET", url, ProbeContext(), expect_json=False)
+    before, wall = rss_kib(os.getpid()), time.perf_counter()
+    http = HttpThread(httpx.AsyncClient(trust_env=False))
+    try:
+        for _ in range(count):
+            await http.exchange("GET", url, ProbeContext(), expect_json=False)
+        added = rss_kib(os.getpid()) - before
+    finally:
+        await http.aclose()
+    return {"rss_kib_added": added, "cpu_seconds": 0.0, "wall_seconds": time.perf_counter() - wall, "failures": 0}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_worker")
-    parser.add_argument("mode", choices=["sequential", "saturate"])
+    parser.add_argument("mode", choices=["sequential", "saturate", "thread"])
     parser.add_argument("--url", required=True, help="http://127.0.0.1:PORT/delay/MS")
     parser.add_argument("--variant", choices=VARIANTS, default="exchange")
     parser.add_argument("--count", type=int, default=100)
@@ -133,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         pin({args.cpu})
     if args.mode == "sequential":
         output = asyncio.run(sequential(args.url, args.count, args.variant))
+    elif args.mode == "thread":
+        output = asyncio.run(thread_cost(args.url, args.count))
     else:
         output = asyncio.run(saturate(args.url, args.seconds, args.concurrency, args.variant))
     print(json.dumps(output))
