@@ -24,7 +24,7 @@ import runner
 from harness.clients import ServiceClient
 from harness.errors import StepFailure
 from harness.run import Run
-from harness.scenario import Scenario
+from harness.scenario import About, Scenario
 
 __all__ = ["NAME", "DelayProbe", "DelayProbeOptions", "main"]
 
@@ -43,10 +43,7 @@ class DelayProbeOptions(BaseModel):
 class DelayProbe(Scenario[DelayProbeOptions]):
     """The delay server's answers, timed by a scenario's client inside serve mode."""
 
-    name = NAME
-    tags = ("api", "bench")
-    interval_seconds = 1.0
-    timeout_seconds = 30.0
+    about = About(NAME, tags=("api", "bench"), interval="1s", timeout="30s")
     recorded = 0  # probes recorded per delay so far, across runs (one process, one schedule)
 
     @classmethod
