@@ -15,7 +15,7 @@ import pytest
 from harness.http_thread import HttpThread
 from probes.context import ProbeContext
 from probes.result import Reason
-from tests.core.fake_platform import FakePlatform, running_fake_platform
+from tests.core.fake_platform import FakePlatform
 
 STALL_SECONDS = 1.0
 ANSWER_AFTER_SECONDS = 0.2
@@ -36,18 +36,6 @@ def slow_url() -> Iterator[str]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         yield f"http://127.0.0.1:{server.server_address[1]}/"
         server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[FakePlatform]:
-    with running_fake_platform() as fake:
-        yield fake
-
-
-@pytest.fixture(autouse=True)
-def _reset(platform: FakePlatform) -> Iterator[None]:
-    yield
-    platform.mode = "healthy"
 
 
 def _timing_threads() -> list[threading.Thread]:
@@ -72,26 +60,25 @@ async def test_a_stalled_runner_loop_stays_out_of_the_probes_timing(slow_url: st
 
 
 async def test_cancelling_the_caller_cancels_the_request_and_closing_stops_the_thread(
-    platform: FakePlatform,
+    fake_platform: FakePlatform,
 ) -> None:
-    platform.mode = "hang"
+    fake_platform.mode = "hang"
     http = HttpThread(httpx.AsyncClient())
     assert len(_timing_threads()) == 1
-    pending = asyncio.ensure_future(http.exchange("GET", f"{platform.url}/health", ProbeContext()))
+    pending = asyncio.ensure_future(http.exchange("GET", f"{fake_platform.url}/health", ProbeContext()))
     await asyncio.sleep(0.2)
     pending.cancel()
     with pytest.raises(asyncio.CancelledError):
         await pending
     await http.aclose()  # would wait for a request still hanging on the thread's loop
     assert _timing_threads() == []
-    platform.mode = "healthy"
 
 
-async def test_a_failing_target_is_a_result_through_the_thread(platform: FakePlatform) -> None:
-    platform.mode = "reset"
+async def test_a_failing_target_is_a_result_through_the_thread(fake_platform: FakePlatform) -> None:
+    fake_platform.mode = "reset"
     http = HttpThread(httpx.AsyncClient())
     try:
-        result = await http.exchange("GET", f"{platform.url}/health", ProbeContext())
+        result = await http.exchange("GET", f"{fake_platform.url}/health", ProbeContext())
     finally:
         await http.aclose()
     assert result.reason is Reason.CONNECT_ERROR
