@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from probes.context import ProbeContext
 from probes.http import exchange
-from tests.core.fake_platform import FakePlatform, running_fake_platform
+from tests.core.fake_platform import FakePlatform
 
 WORK_BEFORE_THE_WIRE_SECONDS = 0.3
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[FakePlatform]:
-    with running_fake_platform() as fake:
-        yield fake
 
 
 async def _work_before_sending(request: httpx.Request) -> None:
@@ -28,11 +20,11 @@ async def _work_before_sending(request: httpx.Request) -> None:
     await asyncio.sleep(WORK_BEFORE_THE_WIRE_SECONDS)
 
 
-async def test_total_spans_the_wire_and_holds_every_phase(platform: FakePlatform) -> None:
+async def test_total_spans_the_wire_and_holds_every_phase(fake_platform: FakePlatform) -> None:
     async with httpx.AsyncClient(event_hooks={"request": [_work_before_sending]}) as client:
         for connection in ("new", "kept alive"):
             started = time.perf_counter()
-            result = await exchange(client, "GET", f"{platform.url}/health", ProbeContext())
+            result = await exchange(client, "GET", f"{fake_platform.url}/health", ProbeContext())
             wall = time.perf_counter() - started
             assert result.success, result.message
             phases = result.phases
