@@ -1,7 +1,7 @@
 """``runner.py serve``, plus what the soak needs to see from inside the runner process.
 
     python -m bench.serve_instrumented --stats FILE [--stats-interval 2] --final-metrics FILE \\
-        serve --config C --listen 127.0.0.1:0 [--max-start-offset 1] ...
+        [--slow-callbacks FILE] serve --config C --listen 127.0.0.1:0 [--max-start-offset 1] ...
 
 Builds the same ``harness.scheduler.Service`` as ``runner.py serve`` (same settings, plans,
 logging and runtime) and adds one task that writes, every ``--stats-interval`` seconds, a
@@ -10,21 +10,31 @@ open file handles, its Chromium processes, and the event loop's lag over the int
 late a 50 ms sleep wakes up: the delay the runner itself adds to everything it times).
 After the drain it writes the final ``/metrics`` text, which a scrape can no longer fetch
 once the server has stopped, so that every result of the run, shutdown ones included, can
-be counted.
+be counted. ``--slow-callbacks`` also writes every callback that held the loop for 2 ms or
+more, with where it spent that time (``bench.loop_sources``); ``--as-before`` undoes what
+issue 17 moved off the loop (``as_before``), for a before/after comparison in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.abc
+import importlib.machinery
 import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
+from aiohttp import web
 from prometheus_client import generate_latest
+from prometheus_client.exposition import choose_encoder
 
+from bench.loop_sources import SlowCallbackRecorder
 from bench.procfs import chromium_pids, fd_count, rss_kib
 from config.loader import ConfigError, load_settings
 from harness.discovery import SelectionError, discover, plan
@@ -74,12 +84,43 @@ async def _sample_forever(path: Path, interval: float) -> None:
         lag_task.cancel()
 
 
-async def _serve(service: Service, stats: Path, interval: float) -> int:
+async def _serve(service: Service, stats: Path, interval: float, slow_callbacks: Path | None) -> int:
     sampler = asyncio.ensure_future(_sample_forever(stats, interval))
-    try:
-        return await service.serve()
-    finally:
-        sampler.cancel()
+    with contextlib.ExitStack() as stack:
+        if slow_callbacks is not None:
+            recorder = SlowCallbackRecorder(stack.enter_context(slow_callbacks.open("a")))
+            recorder.install()
+            stack.callback(recorder.uninstall)
+        try:
+            return await service.serve()
+        finally:
+            sampler.cancel()
+
+
+class _MissingSniffio(importlib.abc.MetaPathFinder):
+    """``import sniffio`` fails as it did before sniffio was a dependency: after a search of sys.path."""
+
+    def find_spec(self, name: str, path: Sequence[str] | None, target: ModuleType | None = None) -> None:
+        if name == "sniffio":
+            importlib.machinery.PathFinder.find_spec("sniffio_not_installed")
+            raise ModuleNotFoundError("No module named 'sniffio'", name=name)
+
+
+def as_before(service: Service) -> None:
+    """The runner as it was before issue 17's loop work: httpcore's sniffio import failing on every
+    lock it makes, the shared HTTP client built by the first run, /metrics encoded on the loop."""
+    sys.modules.pop("sniffio", None)
+    sys.meta_path.insert(0, _MissingSniffio())
+
+    async def no_warm_up() -> None:
+        return None
+
+    async def metrics_on_the_loop(request: web.Request) -> web.Response:
+        encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return web.Response(body=encode(service.runtime.metrics.registry), headers={"Content-Type": content_type})
+
+    setattr(service, "_warm_up", no_warm_up)  # noqa: B010
+    setattr(service, "_metrics", metrics_on_the_loop)  # noqa: B010
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     ours.add_argument("--stats", type=Path, required=True)
     ours.add_argument("--stats-interval", type=float, default=2.0)
     ours.add_argument("--final-metrics", type=Path, required=True)
+    ours.add_argument("--slow-callbacks", type=Path, help="write the loop's slow callbacks here (JSON lines)")
+    ours.add_argument("--as-before", action="store_true", help="undo issue 17's loop work (see as_before)")
     mine, rest = ours.parse_known_args(argv)
     args = build_parser().parse_args(rest)
     if args.command != "serve":
@@ -111,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         settings.runner.shutdown_grace_seconds,
         max_start_offset_seconds=args.max_start_offset,
     )
-    code = asyncio.run(_serve(service, mine.stats, mine.stats_interval))
+    if mine.as_before:
+        as_before(service)
+    code = asyncio.run(_serve(service, mine.stats, mine.stats_interval, mine.slow_callbacks))
     mine.final_metrics.write_bytes(generate_latest(runtime.metrics.registry))
     return code
 

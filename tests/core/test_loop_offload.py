@@ -1,0 +1,132 @@
+"""Serve mode keeps blocking work off its event loop (issue 17; figures in bench/RESULTS.md §9).
+
+Each test pins where a piece of work runs, not how fast: the exposition of /metrics and the
+shared HTTP client's TLS context are built in a worker thread, and an HTTP request in steady
+state imports nothing (httpcore's per-lock ``import sniffio`` used to fail, and so search
+sys.path, on every request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.abc
+import ssl
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
+
+import httpx
+import pytest
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+import harness.runtime
+from config.loader import load_settings
+from harness.discovery import ScenarioPlan, options_for
+from harness.runtime import Runtime
+from harness.scheduler import Service
+from probes.http import trusted_tls_context
+from tests.core import scenarios_for_tests as s
+from tests.core.conftest import write_config
+from tests.core.fake_platform import FakePlatform
+
+
+class ThreadSpy:
+    """A collector that notes the thread each exposition runs in."""
+
+    def __init__(self) -> None:
+        self.threads: list[int] = []
+
+    def collect(self) -> Iterable[Metric]:
+        self.threads.append(threading.get_ident())
+        yield GaugeMetricFamily("test_exposition_thread_spy", "Seen by the test", value=1)
+
+
+class ImportSpy(importlib.abc.MetaPathFinder):
+    """Records every module the import system is asked to find (each one a search of sys.path)."""
+
+    def __init__(self) -> None:
+        self.searched: list[str] = []
+
+    def find_spec(self, name: str, path: Sequence[str] | None, target: ModuleType | None = None) -> None:
+        self.searched.append(name)
+
+
+@pytest.fixture
+def import_spy() -> Iterator[ImportSpy]:
+    spy = ImportSpy()
+    sys.meta_path.insert(0, spy)
+    try:
+        yield spy
+    finally:
+        sys.meta_path.remove(spy)
+
+
+def quiet_service(tmp_path: Path, url: str) -> Service:
+    """One scenario, due in an hour: the loop has nothing to do but serve."""
+    runtime = Runtime(load_settings(write_config(tmp_path, url)))
+    plan = ScenarioPlan(s.Quick, "fake", 3600, s.Quick.timeout_seconds, options_for(runtime.settings, s.Quick))
+    return Service(runtime, [plan], "127.0.0.1:0", 5.0, max_start_offset_seconds=3600)
+
+
+async def serving(service: Service) -> asyncio.Task[int]:
+    task = asyncio.create_task(service.serve())
+    for _ in range(200):
+        if service.ready:
+            return task
+        await asyncio.sleep(0.05)
+    raise AssertionError("service never became ready")
+
+
+async def test_metrics_are_encoded_off_the_event_loop(tmp_path: Path, fake_platform: FakePlatform) -> None:
+    service = quiet_service(tmp_path, fake_platform.url)
+    spy = ThreadSpy()
+    service.runtime.metrics.registry.register(spy)
+    task = await serving(service)
+    try:
+        async with httpx.AsyncClient() as client:
+            for accept in ("", "application/openmetrics-text;version=1.0.0"):
+                answer = await client.get(f"http://127.0.0.1:{service.bound_port}/metrics", headers={"Accept": accept})
+                assert answer.status_code == 200
+                assert "test_exposition_thread_spy 1" in answer.text
+                assert "synthetic_runner_event_loop_lag_seconds_bucket" in answer.text
+    finally:
+        service.stopping.set()
+        assert await asyncio.wait_for(task, 10) == 0
+    assert len(spy.threads) == 2
+    assert threading.get_ident() not in spy.threads, "the exposition ran on the event loop's thread"
+
+
+async def test_shared_client_and_its_tls_context_are_built_before_the_first_run_off_the_loop(
+    tmp_path: Path, fake_platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_in: list[int] = []
+    real = trusted_tls_context
+
+    def noting_thread() -> ssl.SSLContext:
+        built_in.append(threading.get_ident())
+        return real()
+
+    monkeypatch.setattr(harness.runtime, "trusted_tls_context", noting_thread)
+    service = quiet_service(tmp_path, fake_platform.url)
+    task = await serving(service)
+    try:
+        assert len(built_in) == 1, "the shared client was not built before the schedule was armed"
+        assert built_in[0] != threading.get_ident(), "the TLS context was built on the event loop's thread"
+        assert isinstance(service.runtime.http, httpx.AsyncClient)
+        assert len(built_in) == 1  # built once, kept
+    finally:
+        service.stopping.set()
+        assert await asyncio.wait_for(task, 10) == 0
+
+
+async def test_a_request_in_steady_state_imports_nothing(fake_platform: FakePlatform, import_spy: ImportSpy) -> None:
+    async with httpx.AsyncClient() as client:
+        await client.get(f"{fake_platform.url}/healthz")  # first use may import lazily: not counted
+        import_spy.searched.clear()
+        for _ in range(3):
+            await client.get(f"{fake_platform.url}/healthz")
+    async with httpx.AsyncClient() as fresh:  # a client per call, as the health probe makes
+        await fresh.get(f"{fake_platform.url}/healthz")
+    assert import_spy.searched == [], f"each request searched sys.path for {sorted(set(import_spy.searched))}"
