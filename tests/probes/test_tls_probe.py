@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import socket
 import ssl
@@ -15,6 +16,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,6 +121,30 @@ async def test_reads_the_expiry_of_a_verified_certificate(certs: dict[str, Cert]
     assert result.not_after == cert.not_after()
     assert result.tls_version is not None and result.tls_version.startswith("TLS")
     assert result.phases["handshake"] >= 0
+
+
+async def test_the_trust_store_is_loaded_once_and_again_when_the_ca_file_changes(
+    certs: dict[str, Cert], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading a CA store is tens of ms of CPU on the runner's event loop: once per CA file version."""
+    loaded: list[str | None] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        loaded.append(kwargs.get("cafile"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    ca_file = tmp_path / "ca.pem"
+    shutil.copy(certs["month"].cert, ca_file)
+    module = TlsModule(ca_file=ca_file)
+    async with tls_server(certs["month"]) as port:
+        for _ in range(3):
+            assert (await probe(f"https://127.0.0.1:{port}", module, ProbeContext())).success
+        later = ca_file.stat().st_mtime_ns + 1_000_000_000  # a rotated CA file: read again
+        os.utime(ca_file, ns=(later, later))
+        assert (await probe(f"https://127.0.0.1:{port}", module, ProbeContext())).success
+    assert loaded == [str(ca_file), str(ca_file)]
 
 
 async def test_reads_a_generalized_time_expiry_without_verifying(certs: dict[str, Cert]) -> None:
