@@ -31,7 +31,7 @@ from bench.report import BenchOptions, Goal, Section, table
 from bench.sandbox_runtime import load, plans_for, sandbox_for_bench
 from bench.serve import read_run_lines, running_serve
 from bench.soak import soak_intervals
-from bench.stats import median, percentile
+from bench.stats import median, percentile, summary
 from harness.discovery import discover
 from sandbox.testing import SandboxHandle
 
@@ -287,8 +287,8 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
     )
     data = {
         c.name: {
-            "lags": [round(x, 5) for x in c.lags],
-            "drift": [round(x, 4) for x in c.drift],
+            "lag": summary(c.lags) if c.lags else {},
+            "drift": summary(c.drift) if c.drift else {},
             "sources_seconds": shares(c.slow),
             "runner_cpu_share": c.runner_share,
             "chromium_cpu_share": c.chromium_share,
