@@ -24,16 +24,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-__all__ = ["SOURCES", "SlowCallbackRecorder", "classify"]
+__all__ = ["OFF_CPU", "SOURCES", "SlowCallbackRecorder", "classify", "read_slow_callbacks", "shares"]
 
 SLOW_CALLBACK_SECONDS = 0.002
 SAMPLE_SECONDS = 0.001
 MAX_FRAMES = 60
 
-# (source, path fragment, function or "" for any), tried from the innermost frame outwards: the
-# first frame that matches names the stack. Generic code (json, re, asyncio, the loop) matches none.
+# (source, path fragment, function or "" for any), in order of precedence: a stack belongs to the
+# first source any of its frames matches (JSON logging called from a scenario is logging, an
+# exposition that reads histograms is the exposition). Generic code (json, re, asyncio) matches none.
 SOURCES: tuple[tuple[str, str, str], ...] = (
-    ("module imports (a failed import searches sys.path every time)", "importlib", ""),
+    ("module imports (first use; before: httpcore's failing import of sniffio, every lock)", "importlib", ""),
     ("client construction (httpx/TLS context)", "ssl.py", "create_default_context"),
     ("client construction (httpx/TLS context)", "ssl.py", "load_verify_locations"),
     ("client construction (httpx/TLS context)", "httpx/_config.py", ""),
@@ -44,7 +45,6 @@ SOURCES: tuple[tuple[str, str, str], ...] = (
     ("trace and HAR scrubbing (zip rewrites)", "probes/browser", "scrub"),
     ("metrics exposition", "prometheus_client/exposition.py", ""),
     ("metrics exposition", "prometheus_client/openmetrics/exposition.py", ""),
-    ("metrics recording", "prometheus_client/", ""),
     ("pydantic validation", "pydantic", ""),
     ("JSON logging", "logging/__init__.py", ""),
     ("JSON logging", "harness/logs.py", ""),
@@ -52,6 +52,7 @@ SOURCES: tuple[tuple[str, str, str], ...] = (
     ("run history (SQLite)", "sqlite3", ""),
     ("run history (SQLite)", "harness/history.py", ""),
     ("tracing (OpenTelemetry)", "opentelemetry", ""),
+    ("metrics recording", "prometheus_client/", ""),
     ("Playwright's driver traffic", "playwright/", ""),
     ("socket.io client", "socketio/", ""),
     ("socket.io client", "engineio/", ""),
@@ -83,12 +84,11 @@ def _frames(frame: FrameType | None) -> list[str]:
 
 
 def classify(stack: Sequence[str]) -> str:
-    """The source a sampled stack (innermost first) belongs to."""
-    for frame in stack:
-        path, _, function = frame.rpartition(":")
-        for source, fragment, wanted in SOURCES:
-            if fragment in path and (not wanted or wanted in function):
-                return source
+    """The source a sampled stack (``path:function`` frames) belongs to."""
+    frames = [frame.rpartition(":") for frame in stack]
+    for source, fragment, wanted in SOURCES:
+        if any(fragment in path and (not wanted or wanted in function) for path, _, function in frames):
+            return source
     return OTHER
 
 

@@ -21,6 +21,7 @@ from bench.blackbox import parse_probe
 from bench.delay_server import delay_of
 from bench.drift import schedules
 from bench.leftovers import RunnerSessions
+from bench.loop_sources import OFF_CPU, classify, shares
 from bench.processes import REPO_ROOT, python_module, running
 from bench.procfs import in_sessions
 from bench.registry import BENCHES
@@ -156,6 +157,27 @@ def test_what_a_runner_left_behind_is_found_by_its_session() -> None:
     while in_sessions({shell.pid}) and time.monotonic() < deadline:  # killed once counted; dying takes a moment
         time.sleep(0.05)
     assert in_sessions({shell.pid}) == []
+@pytest.mark.parametrize(
+    ("stack", "source"),
+    [
+        (["json/encoder.py:encode", "harness/logs.py:format", "harness/execute.py:execute"], "JSON logging"),
+        (
+            ["prometheus_client/metrics.py:_multi_samples", "prometheus_client/exposition.py:generate_latest"],
+            "metrics exposition",
+        ),
+        (["<frozen importlib._bootstrap>:_find_and_load", "httpcore/_synchronization.py:setup"], "module imports"),
+        (["ssl.py:create_default_context", "probes/http.py:_trusting", "harness/runtime.py:http"], "client"),
+        (["asyncio/events.py:_run", "asyncio/base_events.py:_run_once"], "other"),
+    ],
+)
+def test_a_sampled_stack_is_named_by_its_most_telling_frame(stack: list[str], source: str) -> None:
+    assert classify(stack).startswith(source)
+
+
+def test_a_slow_callbacks_cpu_is_split_over_its_samples_and_the_rest_is_off_cpu() -> None:
+    logging_stack, exposition_stack = ["harness/logs.py:format"], ["prometheus_client/exposition.py:generate_latest"]
+    found = shares([{"seconds": 0.1, "cpu_seconds": 0.04, "samples": [logging_stack, exposition_stack]}])
+    assert found == pytest.approx({"JSON logging": 0.02, "metrics exposition": 0.02, OFF_CPU: 0.06})
 
 
 def test_step_totals_add_up_every_target() -> None:
