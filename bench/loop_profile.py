@@ -300,7 +300,8 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
         "load: `bench.soak.soak_intervals` (1 s quick API, 15 s slow API, 20 s browser), 1 s start spread. "
         "'Before' runs the same code with `--as-before` (`bench.serve_instrumented.as_before`): httpcore's "
         "`import sniffio` failing after a search of sys.path on every lock and event it makes, the shared HTTP "
-        "client and its TLS context built by the first run, `/metrics` encoded on the loop.",
+        "client and its TLS context built by the first run, start-up's objects walked by every full garbage "
+        "collection (no `gc.freeze`), `/metrics` encoded on the loop.",
         "Lag: how late a 50 ms sleep in the runner's loop woke, over the whole window. Drift: a run's start minus "
         "its planned time, from the log (`bench.drift`); a scenario that ran once has none.",
         "Sources: every callback that held the loop for 2 ms or more, timed around `Handle._run`; a thread samples "

@@ -9,12 +9,15 @@ threshold is written as one JSON line: when, how long, and its sampled stacks; `
 names each stack's source (client construction, JSON logging, metrics exposition, ...).
 
 The sampler needs the GIL to read a stack: the recorder lowers the interpreter's switch
-interval to a millisecond so that it gets it while the loop thread runs Python code.
+interval to a millisecond so that it gets it while the loop thread runs Python code. Garbage
+collections are timed apart (``gc.callbacks``): a full one walks every live object, whichever
+code happened to allocate when it started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 import threading
@@ -24,7 +27,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-__all__ = ["OFF_CPU", "SOURCES", "SlowCallbackRecorder", "classify", "read_slow_callbacks", "shares"]
+__all__ = [
+    "GARBAGE_COLLECTION",
+    "OFF_CPU",
+    "SOURCES",
+    "SlowCallbackRecorder",
+    "classify",
+    "read_slow_callbacks",
+    "shares",
+]
 
 SLOW_CALLBACK_SECONDS = 0.002
 SAMPLE_SECONDS = 0.001
@@ -70,6 +81,7 @@ SOURCES: tuple[tuple[str, str, str], ...] = (
     ("harness", "/harness/", ""),
 )
 UNSAMPLED = "unsampled (done within a millisecond of the sampler's wake-up)"
+GARBAGE_COLLECTION = "garbage collection (full: every live object)"
 OFF_CPU = "off CPU: waiting for a core (machine load) or for the GIL (the runner's threads)"
 OTHER = "other (asyncio internals, stdlib)"
 
@@ -105,6 +117,8 @@ class SlowCallbackRecorder:
         self._sampled_serial = -1
         self._stop = threading.Event()
         self._original_run: Callable[[asyncio.Handle], None] | None = None
+        self._collections: list[tuple[int, float]] = []  # (generation, seconds) within the running callback
+        self._collection_started = 0.0
 
     def install(self) -> None:
         """Wrap ``asyncio.Handle._run`` and start the sampler; call from the loop's thread."""
@@ -117,6 +131,8 @@ class SlowCallbackRecorder:
             recorder._serial += 1
             started, cpu_started = time.perf_counter(), time.thread_time()
             recorder._started = started
+            if recorder._collections:
+                recorder._collections = []
             try:
                 original(handle)
             finally:
@@ -126,13 +142,22 @@ class SlowCallbackRecorder:
                     recorder._write(handle, started, took, time.thread_time() - cpu_started)
 
         setattr(asyncio.Handle, "_run", timed_run)  # noqa: B010  # the call the loop makes for every callback
+        gc.callbacks.append(self._on_collection)
         sys.setswitchinterval(SAMPLE_SECONDS)
         threading.Thread(target=self._sample_forever, name="loop-sampler", daemon=True).start()
 
     def uninstall(self) -> None:
         self._stop.set()
+        if self._on_collection in gc.callbacks:
+            gc.callbacks.remove(self._on_collection)
         if self._original_run is not None:
             setattr(asyncio.Handle, "_run", self._original_run)  # noqa: B010
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collection_started = time.perf_counter()
+        elif self._started is not None and threading.get_ident() == self._loop_thread:
+            self._collections.append((info["generation"], time.perf_counter() - self._collection_started))
 
     def _sample_forever(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
@@ -154,6 +179,7 @@ class SlowCallbackRecorder:
             "cpu_seconds": round(min(cpu, took), 6),
             "handle": repr(handle)[:300],
             "samples": samples,
+            "collections": [[generation, round(seconds, 6)] for generation, seconds in self._collections],
         }
         self.out.write(json.dumps(line) + "\n")
         self.out.flush()
@@ -168,18 +194,21 @@ def read_slow_callbacks(path: Path) -> list[dict[str, Any]]:
 def shares(callbacks: Iterable[dict[str, Any]]) -> dict[str, float]:
     """Seconds of slow callbacks per source.
 
-    A callback's CPU time is split evenly over its sampled stacks' sources; the rest of its
-    wall time the loop thread spent off CPU (preempted, or waiting for the GIL), whatever code
-    it was in.
+    A callback's garbage collections count as such; the rest of its CPU time is split evenly
+    over its sampled stacks' sources; the rest of its wall time the loop thread spent off CPU
+    (preempted, or waiting for the GIL), whatever code it was in.
     """
     seconds: dict[str, float] = {}
     for callback in callbacks:
         took = float(callback["seconds"])
         cpu = float(callback.get("cpu_seconds", took))
+        collected = min(cpu, sum(float(s) for _, s in callback.get("collections", [])))
+        if collected:
+            seconds[GARBAGE_COLLECTION] = seconds.get(GARBAGE_COLLECTION, 0.0) + collected
         samples = callback.get("samples") or []
         sources = [classify(stack) for stack in samples] or [UNSAMPLED]
         for source in sources:
-            seconds[source] = seconds.get(source, 0.0) + cpu / len(sources)
+            seconds[source] = seconds.get(source, 0.0) + (cpu - collected) / len(sources)
         if took > cpu:
             seconds[OFF_CPU] = seconds.get(OFF_CPU, 0.0) + took - cpu
     return seconds

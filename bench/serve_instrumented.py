@@ -108,7 +108,8 @@ class _MissingSniffio(importlib.abc.MetaPathFinder):
 
 def as_before(service: Service) -> None:
     """The runner as it was before issue 17's loop work: httpcore's sniffio import failing on every
-    lock it makes, the shared HTTP client built by the first run, /metrics encoded on the loop."""
+    lock it makes, the shared HTTP client built by the first run, start-up's objects walked by every
+    full garbage collection, /metrics encoded on the loop."""
     sys.modules.pop("sniffio", None)
     sys.meta_path.insert(0, _MissingSniffio())
 

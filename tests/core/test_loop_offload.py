@@ -1,14 +1,15 @@
 """Serve mode keeps blocking work off its event loop (issue 17; figures in bench/RESULTS.md §9).
 
 Each test pins where a piece of work runs, not how fast: the exposition of /metrics and the
-shared HTTP client's TLS context are built in a worker thread, and an HTTP request in steady
-state imports nothing (httpcore's per-lock ``import sniffio`` used to fail, and so search
-sys.path, on every request).
+shared HTTP client's TLS context are built in a worker thread, start-up's objects are kept out
+of full garbage collections, and an HTTP request in steady state imports nothing (httpcore's
+per-lock ``import sniffio`` used to fail, and so search sys.path, on every request).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.abc
 import ssl
 import sys
@@ -90,7 +91,7 @@ async def test_metrics_are_encoded_off_the_event_loop(tmp_path: Path, fake_platf
                 answer = await client.get(f"http://127.0.0.1:{service.bound_port}/metrics", headers={"Accept": accept})
                 assert answer.status_code == 200
                 assert "test_exposition_thread_spy 1" in answer.text
-                assert "synthetic_runner_event_loop_lag_seconds_bucket" in answer.text
+                assert "synthetic_runner_info" in answer.text
     finally:
         service.stopping.set()
         assert await asyncio.wait_for(task, 10) == 0
@@ -130,3 +131,17 @@ async def test_a_request_in_steady_state_imports_nothing(fake_platform: FakePlat
     async with httpx.AsyncClient() as fresh:  # a client per call, as the health probe makes
         await fresh.get(f"{fake_platform.url}/healthz")
     assert import_spy.searched == [], f"each request searched sys.path for {sorted(set(import_spy.searched))}"
+
+
+async def test_start_up_objects_are_frozen_out_of_full_collections_while_serving(
+    tmp_path: Path, fake_platform: FakePlatform
+) -> None:
+    service = quiet_service(tmp_path, fake_platform.url)
+    assert gc.get_freeze_count() == 0
+    task = await serving(service)
+    try:
+        assert gc.get_freeze_count() > 10_000, "start-up's objects are walked by every full collection"
+    finally:
+        service.stopping.set()
+        assert await asyncio.wait_for(task, 10) == 0
+    assert gc.get_freeze_count() == 0, "the process keeps its frozen objects after serving"
