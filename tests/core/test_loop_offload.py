@@ -31,6 +31,7 @@ from probes.http import trusted_tls_context
 from tests.core import scenarios_for_tests as s
 from tests.core.conftest import write_config
 from tests.core.fake_platform import FakePlatform
+from tests.core.test_serve_mode import start
 
 
 class ThreadSpy:
@@ -71,20 +72,11 @@ def quiet_service(tmp_path: Path, url: str) -> Service:
     return Service(runtime, [plan], "127.0.0.1:0", 5.0, max_start_offset_seconds=3600)
 
 
-async def serving(service: Service) -> asyncio.Task[int]:
-    task = asyncio.create_task(service.serve())
-    for _ in range(200):
-        if service.ready:
-            return task
-        await asyncio.sleep(0.05)
-    raise AssertionError("service never became ready")
-
-
 async def test_metrics_are_encoded_off_the_event_loop(tmp_path: Path, fake_platform: FakePlatform) -> None:
     service = quiet_service(tmp_path, fake_platform.url)
     spy = ThreadSpy()
     service.runtime.metrics.registry.register(spy)
-    task = await serving(service)
+    task = await start(service)
     try:
         async with httpx.AsyncClient() as client:
             for accept in ("", "application/openmetrics-text;version=1.0.0"):
@@ -111,7 +103,7 @@ async def test_shared_client_and_its_tls_context_are_built_before_the_first_run_
 
     monkeypatch.setattr(harness.runtime, "trusted_tls_context", noting_thread)
     service = quiet_service(tmp_path, fake_platform.url)
-    task = await serving(service)
+    task = await start(service)
     try:
         assert len(built_in) == 1, "the shared client was not built before the schedule was armed"
         assert built_in[0] != threading.get_ident(), "the TLS context was built on the event loop's thread"
@@ -138,7 +130,7 @@ async def test_start_up_objects_are_frozen_out_of_full_collections_while_serving
 ) -> None:
     service = quiet_service(tmp_path, fake_platform.url)
     assert gc.get_freeze_count() == 0
-    task = await serving(service)
+    task = await start(service)
     try:
         assert gc.get_freeze_count() > 10_000, "start-up's objects are walked by every full collection"
     finally:
