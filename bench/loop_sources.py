@@ -3,10 +3,11 @@
 asyncio's debug mode (``loop.slow_callback_duration``) names a slow callback only by its
 handle (a task's outermost coroutine), and debug mode slows every callback. This recorder
 times each callback the loop runs (``Handle._run``, the call the loop makes for every ready
-handle), and a sampler thread takes the loop thread's stack once a callback has held the
-loop for a millisecond, every millisecond after that. A callback that took longer than the
-threshold is written as one JSON line: when, how long, and its sampled stacks; ``classify``
-names each stack's source (client construction, JSON logging, metrics exposition, ...).
+handle; other threads' loops are left alone), and a sampler thread takes the loop thread's
+stack once a callback has held the loop for a millisecond, every millisecond after that. A
+callback that took longer than the threshold is written as one JSON line: when, how long,
+how much of it on CPU, and its sampled stacks; ``classify`` names each stack's source
+(client construction, JSON logging, metrics exposition, ...).
 
 The sampler needs the GIL to read a stack: the recorder lowers the interpreter's switch
 interval to a millisecond so that it gets it while the loop thread runs Python code. Garbage
@@ -128,6 +129,9 @@ class SlowCallbackRecorder:
         recorder = self
 
         def timed_run(handle: asyncio.Handle) -> None:
+            if threading.get_ident() != recorder._loop_thread:  # another loop (the HTTP timing thread's)
+                original(handle)
+                return
             recorder._serial += 1
             started, cpu_started = time.perf_counter(), time.thread_time()
             recorder._started = started

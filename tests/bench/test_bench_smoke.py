@@ -157,6 +157,8 @@ def test_what_a_runner_left_behind_is_found_by_its_session() -> None:
     while in_sessions({shell.pid}) and time.monotonic() < deadline:  # killed once counted; dying takes a moment
         time.sleep(0.05)
     assert in_sessions({shell.pid}) == []
+
+
 @pytest.mark.parametrize(
     ("stack", "source"),
     [
@@ -219,7 +221,7 @@ def _assert_tables_well_formed(markdown: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [b.name for b in BENCHES if b.in_make_bench])  # make soak: §4's code, more runs
+@pytest.mark.parametrize("name", [b.name for b in BENCHES if b.function == "run"])  # long-soak: §4's code, more runs
 def test_bench_runs_with_tiny_counts(name: str, tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--only", name, "--quick", "--out", str(tmp_path)],

