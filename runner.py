@@ -517,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-empty", action="store_true", help="exit 0 when nothing ran")
     run.add_argument("--wait-healthy", type=_seconds, metavar="SECONDS", help="first wait for every /health")
     run.add_argument("--push-gateway", type=_http_url, metavar="URL", help="push this run's metrics to a Pushgateway")
-    run.add_argument("-v", "--verbose", action="store_true", help="debug logs; keep traces of passing runs")
+    run.add_argument("-v", "--verbose", action="store_true", help="debug logs; keep every browser run's trace")
 
     serve = command("serve", "run scenarios on their intervals and export /metrics")
     selection(serve)

@@ -120,6 +120,11 @@ class BrowserSettings(_Model):
     executable_path: Path | None = None  # None: found automatically (Debian/Ubuntu chromium)
     max_concurrent_runs: int = Field(2, ge=1, le=16)
     keep_artifacts_per_scenario: int = Field(10, ge=1)
+    # Which runs record a Playwright trace and a HAR (every failed run keeps a screenshot and its
+    # console log whatever this says). on_retry: only the run after a failure of the same journey
+    # on the same target (run mode's retry, serve mode's next run), kept pass or fail; on_failure:
+    # every run, kept when it fails; always: every run, always kept (as ``run -v``).
+    trace: Literal["on_retry", "on_failure", "always"] = "on_retry"
 
     @field_validator("executable_path")
     @classmethod

@@ -16,9 +16,14 @@ browser is ``browser_crash`` (and the browser is replaced, not the runner), a re
 connection is ``connect_error``.
 
 When the run fails, its artifact folder (``run.artifacts_dir``) gets ``screenshot.png``
-(password fields masked), ``trace.zip``, ``network.har`` and ``console.log``, all scrubbed of
-every secret (``probes.browser_artifacts``); with ``run -v`` the trace and console log of a
-passing run are kept too. Each scenario keeps its newest ``keep_artifacts_per_scenario`` runs.
+(password fields masked) and ``console.log`` (its steps and what the page went through), and,
+when the run recorded them, ``trace.zip`` and ``network.har``, all scrubbed of every secret
+(``probes.browser_artifacts``). Recording a trace (screenshots, DOM snapshots) and a HAR costs
+about a fifth of a journey's time (``bench/RESULTS.md`` section 2), so ``runner.browser.trace``
+says which runs pay it: ``on_retry`` (the default) only the run after a failure of the same
+journey, which keeps its trace whether it passes or fails; ``on_failure`` every run, kept when
+it fails; ``always`` (and ``run -v``) every run, always kept. Each scenario keeps its newest
+``keep_artifacts_per_scenario`` runs.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from probes.result import Reason
 if TYPE_CHECKING:
     from harness.run import Run
 
-__all__ = ["BrowserPage", "browser_page", "open_page", "pool_for"]
+__all__ = ["BrowserPage", "browser_page", "open_page", "pool_for", "records_trace"]
 
 log = logging.getLogger("probe.browser")
 
@@ -57,8 +62,17 @@ CLOSE_TIMEOUT_SECONDS = 10.0
 FOLLOW_SECONDS = 5.0
 SCREENSHOT_TIMEOUT_MS = 5000
 TRACE_STOP_TIMEOUT_SECONDS = 15.0
+TIMINGS_SECONDS = 5.0  # reading a page's timings (its wait for a first paint is 1 s at most)
+CLOSE_TIMINGS_SECONDS = 2.0  # how long a closing page still waits for that read
 VIEWPORT = {"width": 1280, "height": 800}
 _CLOSED_MARKS = ("has been closed", "Target crashed", "Browser closed", "Connection closed", "crashed")
+
+
+def records_trace(run: Run) -> bool:
+    """Does ``run`` record a trace and a HAR? (``runner.browser.trace``; ``run -v`` records every run.)"""
+    if run.runtime.verbose or run.runtime.settings.runner.browser.trace != "on_retry":
+        return True
+    return (run.scenario.name, run.target_name) in run.runtime.failing  # a retry, or the next run after a failure
 
 
 def pool_for(runtime: Runtime) -> BrowserPool:
@@ -92,6 +106,7 @@ class BrowserPage:
         page: Page,
         scratch: Path,
         ui_timeout_seconds: float,
+        recording: bool,
     ) -> None:
         self.run = run
         self.pool = pool
@@ -100,9 +115,11 @@ class BrowserPage:
         self.page = page
         self.scratch = scratch
         self.ui_timeout_seconds = ui_timeout_seconds
+        self.recording = recording  # a trace and a HAR (records_trace)
         self.base_url = run.target.service_urls()["cdn"]
         self.watch = PageWatch(page, origin_of(self.base_url), on_secret=register_secret)
         self._closing: asyncio.Future[str | None] | None = None
+        self._timings: asyncio.Future[None] | None = None  # the last page's timings, read beside the journey
         run.on_step_start(self._follow_step)
 
     # -- opening and closing ---------------------------------------------------------------
@@ -110,19 +127,21 @@ class BrowserPage:
     async def open(cls, run: Run, pool: BrowserPool, ui_timeout_seconds: float) -> BrowserPage:
         await pool.slots.acquire()
         scratch = pool.scratch()
+        recording = records_trace(run)
+        har: dict[str, Any] = {"record_har_path": str(scratch / "network.har"), "record_har_content": "embed"}
         try:
             context = await pool.new_context(
                 CONTEXT_TIMEOUT_SECONDS,
                 base_url=run.target.service_urls()["cdn"],
                 extra_http_headers=run.probe.headers(),
                 viewport=VIEWPORT,
-                record_har_path=str(scratch / "network.har"),
-                record_har_content="embed",
+                **(har if recording else {}),
             )
             context.set_default_timeout(ui_timeout_seconds * 1000)
-            await context.tracing.start(
-                screenshots=True, snapshots=True, sources=False, title=f"{run.scenario.name} {run.probe.run_id}"
-            )
+            if recording:
+                await context.tracing.start(
+                    screenshots=True, snapshots=True, sources=False, title=f"{run.scenario.name} {run.probe.run_id}"
+                )
             page = await context.new_page()
         except BaseException as exc:
             pool.slots.release()
@@ -138,7 +157,7 @@ class BrowserPage:
                 ) from None
             raise
         assert context.browser is not None
-        return cls(run, pool, context.browser, context, page, scratch, ui_timeout_seconds)
+        return cls(run, pool, context.browser, context, page, scratch, ui_timeout_seconds, recording)
 
     async def _follow_step(self) -> None:
         """Send the new step's ``traceparent``, so the platform's spans nest under that step."""
@@ -147,7 +166,7 @@ class BrowserPage:
                 await asyncio.wait_for(self.context.set_extra_http_headers(self.run.probe.headers()), FOLLOW_SECONDS)
 
     async def close(self, failed: bool) -> str | None:
-        """Close the context, keeping artifacts when ``failed`` (or ``-v``); idempotent, never raises.
+        """Close the context, keeping artifacts when ``failed`` or a trace is kept; idempotent, never raises.
 
         Returns a problem worth failing a passed run for (the browser hung while closing).
         """
@@ -155,22 +174,25 @@ class BrowserPage:
             self._closing = asyncio.ensure_future(self._close(failed))
         return await asyncio.shield(self._closing)
 
+    def _keeps_trace(self, failed: bool) -> bool:
+        """A recorded trace is kept when the run failed, or always unless only failures keep theirs."""
+        if not self.recording:
+            return False
+        return failed or self.run.runtime.verbose or self.run.runtime.settings.runner.browser.trace != "on_failure"
+
     async def _close(self, failed: bool) -> str | None:
-        keep = failed or self.run.runtime.verbose
+        keeps_trace = self._keeps_trace(failed)
+        keep = failed or keeps_trace
         problem = None
         notes: list[str] = []
         try:
+            await self._timings_read(CLOSE_TIMINGS_SECONDS)
             if failed and not self.watch.crashed:
                 await self._screenshot(notes)
-            try:
-                if keep:
-                    await asyncio.wait_for(
-                        self.context.tracing.stop(path=self.scratch / "trace.zip"), TRACE_STOP_TIMEOUT_SECONDS
-                    )
-                else:
-                    await asyncio.wait_for(self.context.tracing.stop(), TRACE_STOP_TIMEOUT_SECONDS)
-            except Exception as exc:
-                notes.append(f"no trace: {_first_line(exc)}")
+            if self.recording:
+                await self._stop_tracing(keeps_trace, notes)
+            elif failed:
+                notes.append("no trace: not recorded on this run (runner.browser.trace: on_retry records the next)")
             try:
                 await asyncio.wait_for(self.context.close(), CLOSE_TIMEOUT_SECONDS)
             except Exception as exc:
@@ -190,6 +212,13 @@ class BrowserPage:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.pool.slots.release()
         return problem
+
+    async def _stop_tracing(self, keep: bool, notes: list[str]) -> None:
+        try:
+            saved = self.scratch / "trace.zip" if keep else None
+            await asyncio.wait_for(self.context.tracing.stop(path=saved), TRACE_STOP_TIMEOUT_SECONDS)
+        except Exception as exc:
+            notes.append(f"no trace: {_first_line(exc)}")
 
     async def _screenshot(self, notes: list[str]) -> None:
         secret_fields = self.page.locator(f"{self.run.contract.selectors.login_password}, input[type=password]")
@@ -274,16 +303,32 @@ class BrowserPage:
         return self.page.locator(selector).first
 
     async def goto(self, path: str = "/") -> None:
-        """Open ``path`` of the CDN and wait for ``load``; record the page's timings as metrics."""
+        """Open ``path`` of the CDN and wait for ``load``; the page's timings become metrics meanwhile."""
+        await self._timings_read(TIMINGS_SECONDS)  # the last page's, before it is left
         seconds = self.seconds()
         async with self.guard(f"GET {path}", seconds):
             response = await self.page.goto(path, wait_until="load", timeout=seconds * 1000)
         if response is not None and response.status >= 400:
             raise StepFailure(Reason.HTTP_STATUS, f"GET {path} answered {response.status}")
-        async with self.guard("reading the page's timings", 5):
-            timings = await page_timings(self.page)
+        self._timings = asyncio.ensure_future(self._record_timings())
+
+    async def _record_timings(self) -> None:
+        """Navigation and paint timings as metrics, read while the journey goes on: the read waits
+        for the last paint (50 ms or more after ``load``), which the customer does not wait for."""
+        try:
+            timings = await asyncio.wait_for(page_timings(self.page), TIMINGS_SECONDS)
+        except Exception as exc:  # a metric the page could not give (closed, crashed): its steps judge the page
+            log.debug("no page timings", extra={"fields": {"why": _first_line(exc)}})
+            return
         for metric, value in timings.items():
             self.run.metrics.browser_timing(metric, value)
+
+    async def _timings_read(self, seconds: float) -> None:
+        """Let the page's timings read finish (within ``seconds``: then it is given up)."""
+        if self._timings is not None:
+            await asyncio.wait({self._timings}, timeout=seconds)
+            self._timings.cancel()
+            self._timings = None
 
     def expect_clean(self) -> None:
         """Fail when the page has suffered anything so far (own HTTP errors, JS errors, failed loads)."""

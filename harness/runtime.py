@@ -17,7 +17,7 @@ from harness.history import RunHistory
 from harness.http_thread import HttpThread
 from harness.maintenance import MaintenanceCollector
 from harness.metrics import RunnerMetrics
-from harness.results import RunResult
+from harness.results import Outcome, RunResult
 from harness.secrets import register_secret
 from harness.shards import WHOLE, Shard
 from harness.tracing import Tracing
@@ -72,6 +72,7 @@ class Runtime:
         self.uploads = ArtifactUploads(upload, self.metrics, verbose=verbose) if upload else None
         self.browser_pool: BrowserPool | None = None  # created on a browser journey's first run (harness.browser)
         self.history: RunHistory | None = None  # serve mode keeps every result (harness.history)
+        self.failing: set[tuple[str, str]] = set()  # (scenario, target) whose last run failed or timed out
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._http: HttpThread | None = None
         self._register_secrets()
@@ -100,8 +101,13 @@ class Runtime:
         return self._http
 
     def record(self, result: RunResult) -> None:
-        """Count a result in the metrics and keep it in the history (when there is one)."""
+        """Count a result in the metrics, keep it in the history (when there is one) and note whether
+        its journey is failing (the next run of a failing browser journey records a trace)."""
         self.metrics.record(result)
+        if result.outcome in (Outcome.FAILURE, Outcome.TIMEOUT):
+            self.failing.add((result.scenario, result.target))
+        elif result.passed:
+            self.failing.discard((result.scenario, result.target))
         if self.history is not None:
             self.history.add(result)
 

@@ -41,6 +41,7 @@ def demo_config(sandbox: SandboxHandle, directory: Path, scenarios: dict[str, di
     """``config/sandbox.yaml`` pointed at ``sandbox``, artifacts in ``directory``, each scenario hourly."""
     config = yaml.safe_load((REPO_ROOT / "config" / "sandbox.yaml").read_text())
     config["runner"]["artifacts_dir"] = str(directory / "artifacts")
+    config["runner"]["browser"] = {"trace": "on_failure"}  # one run each: its failure shows a trace too
     target = config["targets"]["sandbox"]
     target.update(sandbox.target_urls())
     target["reset_secret"] = {"file": str(SECRETS_DIR / "reset_secret")}

@@ -177,10 +177,20 @@ async def _pixels(runtime: Runtime, png: bytes, box: FloatRect) -> list[list[int
 
 
 @pytest.mark.browser
-async def test_failed_run_leaves_screenshot_trace_har_and_log_without_the_password(page_runtime: Runtime) -> None:
+async def test_failed_runs_leave_screenshot_and_log_then_the_next_a_trace_and_har_without_the_password(
+    page_runtime: Runtime,
+) -> None:
+    """The default ``trace: on_retry``: a first failure costs no recording; the run after it records."""
     boxes.clear()
     plan = ScenarioPlan(PasswordTyper, TARGET, 60.0, 30.0, options_for(page_runtime.settings, PasswordTyper))
-    result = await execute(page_runtime, plan)
+    first = await execute(page_runtime, plan)
+    assert (first.outcome, first.failed_step, first.reason) == (Outcome.FAILURE, "type the password", "assertion")
+    assert first.artifacts_dir is not None
+    first_folder = Path(first.artifacts_dir)
+    assert sorted(p.name for p in first_folder.iterdir()) == ["console.log", "screenshot.png"]
+    assert "no trace: not recorded on this run" in (first_folder / "console.log").read_text()
+
+    result = await execute(page_runtime, plan)  # a retry, or serve mode's next run: it records
     assert (result.outcome, result.failed_step, result.reason) == (Outcome.FAILURE, "type the password", "assertion")
     assert result.artifacts_dir is not None
     folder = Path(result.artifacts_dir)
@@ -195,11 +205,12 @@ async def test_failed_run_leaves_screenshot_trace_har_and_log_without_the_passwo
         members = {name: trace.read(name) for name in trace.namelist()}
     assert "trace.trace" in members and any(b'"fill"' in data for data in members.values())
 
-    for path in folder.iterdir():
+    for path in [*folder.iterdir(), *first_folder.iterdir()]:
         assert PASSWORD.encode() not in path.read_bytes(), path.name
     for name, data in members.items():
         assert PASSWORD.encode() not in data, name
 
-    # The password field is masked in the screenshot (Playwright's mask colour, #FF00FF).
-    pixels = await _pixels(page_runtime, (folder / "screenshot.png").read_bytes(), boxes[0])
-    assert all(pixel == [255, 0, 255] for pixel in pixels), pixels
+    # The password field is masked in both screenshots (Playwright's mask colour, #FF00FF).
+    for shot, box in zip((first_folder, folder), boxes, strict=True):
+        pixels = await _pixels(page_runtime, (shot / "screenshot.png").read_bytes(), box)
+        assert all(pixel == [255, 0, 255] for pixel in pixels), pixels

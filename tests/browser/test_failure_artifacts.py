@@ -40,7 +40,8 @@ def faulty(clean_sandbox: SandboxHandle, request: pytest.FixtureRequest) -> Iter
 
 @pytest.fixture
 async def runtime(clean_sandbox: SandboxHandle, tmp_path: Path) -> AsyncIterator[Runtime]:
-    runtime = Runtime(load_settings(sandbox_config(clean_sandbox, tmp_path), scenario_names=discover()))
+    config = sandbox_config(clean_sandbox, tmp_path, browser={"trace": "on_failure"})  # a first failure's trace
+    runtime = Runtime(load_settings(config, scenario_names=discover()))
     yield runtime
     await runtime.aclose()
 

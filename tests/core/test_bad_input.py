@@ -95,6 +95,7 @@ CASES = [
     check(("runner.browser.executable_path", "/no/chromium"), place="runner.browser.executable_path", id="exe"),
     check(("runner.browser.executable_path", FILE), place="runner.browser.executable_path", id="exe-not-x"),
     check(("runner.browser.max_concurrent_runs", 100), place="runner.browser.max_concurrent_runs", id="pages"),
+    check(("runner.browser.trace", "sometimes"), place="runner.browser.trace", id="trace-policy"),
     # -- targets: ------------------------------------------------------------------------------
     check(("targets", DELETE), place="targets: required", id="no-targets"),
     check(("targets", {}), place="targets: at least one target", id="empty-targets"),
