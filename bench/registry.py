@@ -38,7 +38,7 @@ class Bench:
 
 BENCHES = (
     Bench("http", "HTTP probe vs blackbox_exporter, alone and beside browsers: error, cost", 6, "bench.http_accuracy"),
-    Bench("browser", "browser run overhead: runner vs bare Playwright vs browser per run", 5, "bench.browser_overhead"),
+    Bench("browser", "browser run overhead: runner vs bare Playwright vs browser per run", 7, "bench.browser_overhead"),
     Bench("detect", "time to detect five faults, to metric and to alert", 8, "bench.detect"),
     Bench("soak", "1,000 runs in serve mode: resources, drift, lost results", 3, "bench.soak"),
     Bench(

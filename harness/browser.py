@@ -19,7 +19,7 @@ When the run fails, its artifact folder (``run.artifacts_dir``) gets ``screensho
 (password fields masked) and ``console.log`` (its steps and what the page went through), and,
 when the run recorded them, ``trace.zip`` and ``network.har``, all scrubbed of every secret
 (``probes.browser_artifacts``). Recording a trace (screenshots, DOM snapshots) and a HAR costs
-about a fifth of a journey's time (``bench/RESULTS.md`` section 2), so ``runner.browser.trace``
+about a third more of a journey's time (``bench/RESULTS.md`` section 2), so ``runner.browser.trace``
 says which runs pay it: ``on_retry`` (the default) only the run after a failure of the same
 journey, which keeps its trace whether it passes or fails; ``on_failure`` every run, kept when
 it fails; ``always`` (and ``run -v``) every run, always kept. Each scenario keeps its newest
