@@ -74,6 +74,7 @@ class Measured:
     errors: dict[int, list[float]] = field(default_factory=dict)  # delay ms -> measured - delay (s)
     cpu_per_probe: dict[int, float] = field(default_factory=dict)
     failures: int = 0
+    connect: list[float] = field(default_factory=list)  # blackbox's connect phase (s)
 
 
 @dataclass
@@ -103,6 +104,7 @@ def _cores() -> tuple[int | None, int | None]:
 
 def _record_blackbox(measured: dict[str, Measured], client: httpx.Client, bb_url: str, target: str, delay: int) -> None:
     answer = parse_probe(client.get(probe_url(bb_url, target), timeout=30).text)
+    measured["blackbox"].connect.append(answer.phases.get("connect", 0.0))
     for tool, value in (("blackbox", answer.duration_seconds), ("blackbox_http", answer.http_seconds)):
         measured[tool].errors.setdefault(delay, []).append(value - delay / 1000)
         measured[tool].failures += not answer.success
@@ -409,6 +411,10 @@ def _section(
         "connection) to the body's last byte, from httpcore's trace events, as blackbox's phases span resolve to "
         "transfer; blackbox's `probe_duration_seconds` adds its own handler around them (its phase sum reads "
         f"less by {phase_sum}, alone). The goals compare with `probe_duration_seconds`.",
+        "A scenario's client keeps its connection alive (the runtime's client does) and so has no connect to "
+        "time; blackbox_exporter opens one per probe, its connect phase "
+        + ", ".join(f"{c} {ms(median(m['blackbox'].connect), 3)} ms" for c, m in conditions.items())
+        + " (median): the `exchange()` row, keep-alive off, connects every time as blackbox does.",
         "CPU per probe (alone, sequential) is the mean over the delays; a scenario's client exports its "
         "phases to `synthetic_http_phase_duration_seconds` on every probe, as runs do.",
     ]
