@@ -56,6 +56,7 @@ WARMUP = 3
 BROWSER_INTERVAL_SECONDS = 1.0  # shorter than any journey takes: each runs again as soon as it ends
 DELAY_SCENARIO_INTERVAL_SECONDS = 0.5
 LOAD_TIME_CAP_SECONDS = 300.0
+SHUTDOWN_GRACE_SECONDS = 1.0  # the journeys still going when the figures are in are cut short
 MEDIAN_GOAL_SECONDS = 0.0005
 P99_GOAL_SECONDS = 0.002
 CPU_GOAL_RATIO = 2.0
@@ -236,7 +237,13 @@ def _under_load(
             name: {"interval_seconds": BROWSER_INTERVAL_SECONDS} for name in journeys
         }
         overrides[DELAY_SCENARIO] = {"interval_seconds": DELAY_SCENARIO_INTERVAL_SECONDS, "options": options}
-        config = write_config(work / "load", sandbox.urls, overrides=overrides, only=[*journeys, DELAY_SCENARIO])
+        config = write_config(
+            work / "load",
+            sandbox.urls,
+            overrides=overrides,
+            only=[*journeys, DELAY_SCENARIO],
+            runner={"shutdown_grace_seconds": SHUTDOWN_GRACE_SECONDS},
+        )
         serve_command = python_module("bench.http_serve")
         with (
             running_serve(config, work / "load" / "serve.log", command=serve_command, cpus=tool) as serve,
