@@ -29,7 +29,7 @@ from bench.processes import python_module, stop
 from bench.procfs import chromium_pids, cpu_seconds
 from bench.report import BenchOptions, Goal, Section, table
 from bench.sandbox_runtime import load, plans_for, sandbox_for_bench
-from bench.serve import read_run_lines, running_serve
+from bench.serve import line_time, read_run_lines, running_serve
 from bench.soak import soak_intervals
 from bench.stats import median, percentile, summary
 from harness.discovery import discover
@@ -80,6 +80,7 @@ class Condition:
     lags: list[float]
     drift: list[float]
     runs: int
+    slot_bound: int  # runs that started with every run slot taken: their drift is a wait for a slot
     niceness: int
     slow: list[dict[str, Any]] = field(default_factory=list)
 
@@ -97,6 +98,12 @@ def _lags(stats_path: Path) -> list[float]:
         return []
     lines = [json.loads(raw) for raw in stats_path.read_text().splitlines() if raw.strip()]
     return [float(lag) for line in lines for lag in line.get("lags", [])]
+
+
+def _slot_bound(lines: list[dict[str, Any]], slots: int) -> int:
+    """Runs that started just as a slot freed: every slot was taken a moment before their start."""
+    spans = [(line_time(x) - float(x["duration_seconds"]), line_time(x)) for x in lines if x.get("result") != "skipped"]
+    return sum(1 for start, _ in spans if sum(1 for s, e in spans if s < start - 0.001 < e) >= slots)
 
 
 def _chromium_cpu(root: int, seen: dict[int, float]) -> None:
@@ -148,7 +155,8 @@ def _measure(
         runner_cpu = cpu_seconds(runner.pid) - cpu_start
         elapsed, load_after = time.time() - armed_at, os.getloadavg()[0]
         stop(runner, timeout=120)
-    drift = [x for s in schedules(read_run_lines(log_path), planned, armed_at) for x in s.lateness]
+    lines = read_run_lines(log_path)
+    drift = [x for s in schedules(lines, planned, armed_at) for x in s.lateness]
     return Condition(
         setting.name,
         elapsed,
@@ -158,7 +166,8 @@ def _measure(
         sum(chromium.values()),
         _lags(stats),
         drift,
-        len(read_run_lines(log_path)),
+        len(lines),
+        _slot_bound(lines, settings.runner.max_concurrent_runs),
         niceness,
         read_slow_callbacks(slow),
     )
@@ -303,7 +312,10 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
         "client and its TLS context built by the first run, start-up's objects walked by every full garbage "
         "collection (no `gc.freeze`), `/metrics` encoded on the loop.",
         "Lag: how late a 50 ms sleep in the runner's loop woke, over the whole window. Drift: a run's start minus "
-        "its planned time, from the log (`bench.drift`); a scenario that ran once has none.",
+        "its planned time, from the log (`bench.drift`); a scenario that ran once has none. Drift also holds the "
+        "wait for one of `runner.max_concurrent_runs` slots: "
+        + "; ".join(f"{c.name}: {c.slot_bound} of {c.runs} runs started with every slot taken" for c in conditions)
+        + ".",
         "Sources: every callback that held the loop for 2 ms or more, timed around `Handle._run`; a thread samples "
         "the loop thread's stack every millisecond while one runs (switch interval lowered to 1 ms so it gets the "
         "GIL) and the innermost known frame names the source (`bench.loop_sources.SOURCES`); a callback's time is "
