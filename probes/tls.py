@@ -102,15 +102,30 @@ def not_after_of(der: bytes) -> float:
 
 
 def _context(module: TlsModule) -> ssl.SSLContext:
-    """The context for ``module``'s trust settings, built once per CA source and again when the
-    CA file changes: loading the system's CA store takes 20-60 ms of CPU, which would stall the
-    runner's event loop on every run (uptime checks four services every 15 s)."""
+    """The context for ``module``'s trust settings, built once per trust source and again when
+    it changes: loading the system's CA store takes 20-60 ms of CPU, which would stall the
+    runner's event loop on every run (uptime checks four services every 15 s). The default
+    store is OpenSSL's, which ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` redirect, so they are
+    part of the source."""
     ca_file = str(module.ca_file) if module.ca_file else None
-    return _built_context(module.verify, ca_file, os.stat(ca_file).st_mtime_ns if ca_file else None)
+    default_file, default_dir = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    source = (ca_file, None, None) if ca_file else (None, default_file, default_dir)
+    return _built_context(module.verify, *source, _version(ca_file or default_file))
+
+
+def _version(path: str | None) -> int | None:
+    """When the file at ``path`` last changed (None for no file, or one that is not there)."""
+    try:
+        return os.stat(path).st_mtime_ns if path else None
+    except OSError:
+        return None
 
 
 @functools.lru_cache(maxsize=16)
-def _built_context(verify: bool, ca_file: str | None, ca_file_version: int | None) -> ssl.SSLContext:
+def _built_context(
+    verify: bool, ca_file: str | None, default_file: str | None, default_dir: str | None, version: int | None
+) -> ssl.SSLContext:
+    """One context per trust source; the arguments past ``ca_file`` only key the cache."""
     if not verify:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False

@@ -147,6 +147,19 @@ async def test_the_trust_store_is_loaded_once_and_again_when_the_ca_file_changes
     assert loaded == [str(ca_file), str(ca_file)]
 
 
+async def test_the_default_trust_store_follows_ssl_cert_file(
+    certs: dict[str, Cert], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSL's default store honours SSL_CERT_FILE; a cached context must not outlive a change of it."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    async with tls_server(certs["month"]) as port:
+        untrusted = await probe(f"https://127.0.0.1:{port}", TlsModule(), ProbeContext())
+        monkeypatch.setenv("SSL_CERT_FILE", str(certs["month"].cert))
+        trusted = await probe(f"https://127.0.0.1:{port}", TlsModule(), ProbeContext())
+    assert untrusted.reason is Reason.TLS_ERROR
+    assert trusted.success, trusted.message
+
+
 async def test_reads_a_generalized_time_expiry_without_verifying(certs: dict[str, Cert]) -> None:
     cert = certs["decades"]
     async with tls_server(cert) as port:
