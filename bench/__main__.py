@@ -1,6 +1,6 @@
 """``python -m bench`` (``make bench``): run the benchmarks and rewrite ``bench/RESULTS.md``.
 
-    python -m bench                    # all of make bench's, about 25 minutes on the 2-core build machine
+    python -m bench                    # all of make bench's, about 30 minutes on the 2-core build machine
     python -m bench --only http        # one (repeatable); RESULTS.md keeps the others' last figures
     python -m bench --only long-soak   # one that make bench leaves out (make soak, ~18 minutes)
     python -m bench --list             # what there is

@@ -18,7 +18,7 @@ The same ``spa_login_balance`` journey, against the sandbox, several ways:
 (c) through the runner with a fresh browser per run (the pool closed after every run, as a
     per-run canary process would start and stop Chromium): launch and close are counted.
 
-The modes take turns in blocks of eight runs (five rounds), so that a change in the machine's
+The modes take turns in blocks of eight runs (four rounds), so that a change in the machine's
 background load hits them alike; each block starts its own browser and warms it with one run.
 Wall time per run (median, p95) and the peak summed PSS of every Chromium process, sampled
 from a separate process (``bench.pss_sampler``) during each block.
@@ -52,8 +52,8 @@ __all__ = ["NAME", "run", "bare_journey"]
 NAME = "browser"
 TITLE = "2. Browser run overhead: runner vs bare Playwright vs a browser per run"
 SCENARIO = "spa_login_balance"
-ROUNDS = 5
-BLOCK_RUNS = 8  # per mode per round: 40 runs per mode in all
+ROUNDS = 4
+BLOCK_RUNS = 8  # per mode per round: 32 runs per mode in all
 QUICK_ROUNDS = 1
 QUICK_BLOCK_RUNS = 2
 SHOWS_TEXT = "([sel, text]) => { const e = document.querySelector(sel); return e && e.textContent.trim() === text; }"

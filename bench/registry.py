@@ -19,7 +19,7 @@ __all__ = ["BENCHES", "Bench"]
 class Bench:
     name: str
     summary: str
-    minutes: float  # a full run on the 2-core build machine, roughly
+    minutes: float  # a full run on the 2-core build machine, as last measured (RESULTS.md "in N s")
     module: str
     function: str = "run"
     in_make_bench: bool = True
@@ -37,10 +37,10 @@ class Bench:
 
 
 BENCHES = (
-    Bench("http", "HTTP probe vs blackbox_exporter, alone and beside browsers: error, cost", 6, "bench.http_accuracy"),
-    Bench("browser", "browser run overhead: runner vs bare Playwright vs browser per run", 7, "bench.browser_overhead"),
-    Bench("detect", "time to detect five faults, to metric and to alert", 8, "bench.detect"),
-    Bench("soak", "1,000 runs in serve mode: resources, drift, lost results", 3, "bench.soak"),
+    Bench("http", "HTTP probe vs blackbox_exporter, alone and beside browsers", 5.8, "bench.http_accuracy"),
+    Bench("browser", "browser overhead: runner vs bare Playwright vs browser per run", 5.6, "bench.browser_overhead"),
+    Bench("detect", "time to detect five faults, to metric and to alert", 7.8, "bench.detect"),
+    Bench("soak", "1,000 runs in serve mode: resources, drift, lost results", 2.1, "bench.soak"),
     Bench(
         "long-soak",
         "10,000 runs in serve mode (make soak, not make bench): leaks, drift, lost results",
@@ -49,10 +49,10 @@ BENCHES = (
         function="run_long",
         in_make_bench=False,
     ),
-    Bench("scale", "API runs per minute one runner sustains", 4, "bench.scale"),
-    Bench("fleet", "a region's samples through remote-write, and its work per replica", 3, "bench.fleet"),
-    Bench("hostile", "/metrics latency and memory beside a hostile target vs a healthy one", 1, "bench.hostile"),
-    Bench("pages", "time to page as shipped, false pages, and what the intervals cost", 1, "bench.time_to_page"),
+    Bench("scale", "API runs per minute one runner sustains", 4.2, "bench.scale"),
+    Bench("fleet", "a region's samples through remote-write, and its work per replica", 2.6, "bench.fleet"),
+    Bench("hostile", "/metrics latency and memory beside a hostile target vs a healthy one", 0.8, "bench.hostile"),
+    Bench("pages", "time to page as shipped, false pages, and what the intervals cost", 0.6, "bench.time_to_page"),
     Bench(
         "loop",
         "serve mode's event loop, before and after, idle and loaded (not make bench): lag, drift, what blocks it",
