@@ -10,7 +10,8 @@
                 ...
 
 What a scenario is, is declared once, in its ``About`` line, and checked when the class is
-created: a bad name, tag or duration is a ``TypeError`` naming the class. Per-scenario settings
+created: a missing ``about``, a bad name, tag or duration, or a class setting what ``About``
+declares (``name = ...``) is a ``TypeError`` naming the class. Per-scenario settings
 are a pydantic model named once, as the type argument (``Scenario[BetSettlementOptions]``): it
 becomes ``Options``, its values come from the config's ``scenarios.overrides.<name>.options``,
 and ``run.options`` has its type.
@@ -34,6 +35,8 @@ __all__ = ["About", "Scenario", "NoOptions", "OptionsT", "duration_seconds"]
 _WORD = re.compile(r"[a-z][a-z0-9_]*")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+# What a scenario's ``About`` line sets; a class setting one of them itself is refused.
+_DECLARED_BY_ABOUT = ("name", "tags", "interval_seconds", "timeout_seconds", "moves_money")
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,8 @@ OptionsT = TypeVar("OptionsT", bound=BaseModel, default=BaseModel)
 
 
 class Scenario(Generic[OptionsT]):
-    # Set from the class's ``about`` (what the engine reads); a scenario declares ``about``.
-    about: ClassVar[About | None] = None
+    # Set from the class's own ``about`` (what the engine reads), never by hand.
+    about: ClassVar[About]
     name: ClassVar[str] = ""
     tags: ClassVar[tuple[str, ...]] = ()
     interval_seconds: ClassVar[float] = 60.0
@@ -77,14 +80,10 @@ class Scenario(Generic[OptionsT]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Reads the class's ``about`` and its options type (``class X(Scenario[XOptions])`` sets
-        ``X.Options = XOptions``); ``moves_money`` follows the ``money`` tag unless the class says
-        otherwise."""
+        ``X.Options = XOptions``); a journey tagged ``money`` moves money, and only one."""
         super().__init_subclass__(**kwargs)
-        about = cls.__dict__.get("about")
-        if about is not None:
-            cls._declare(about)
-        if "moves_money" not in cls.__dict__:  # a journey tagged "money" moves money, and only one
-            cls.moves_money = "money" in cls.tags
+        cls._declare(cls.__dict__.get("about"))
+        cls.moves_money = "money" in cls.tags
         for base in getattr(cls, "__orig_bases__", ()):
             if get_origin(base) is Scenario:
                 [options] = get_args(base)
@@ -93,10 +92,15 @@ class Scenario(Generic[OptionsT]):
 
     @classmethod
     def _declare(cls, about: object) -> None:
-        """The ClassVars the engine reads, from ``about``; a bad value names the class."""
+        """The ClassVars the engine reads, from ``about``; a missing or bad one names the class."""
         try:
+            if about is None:
+                raise ValueError("declares no about = About(name, tags=..., interval=..., timeout=...)")
             if not isinstance(about, About):
                 raise ValueError(f"about is {type(about).__name__}, not About(...)")
+            by_hand = [field for field in _DECLARED_BY_ABOUT if field in cls.__dict__]
+            if by_hand:
+                raise ValueError(f"sets {', '.join(by_hand)} by hand: its about line declares them")
             if not _WORD.fullmatch(about.name):
                 raise ValueError(f"name {about.name!r} is not lower-case words joined by '_'")
             words = isinstance(about.tags, tuple) and all(isinstance(t, str) and _WORD.fullmatch(t) for t in about.tags)

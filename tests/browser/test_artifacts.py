@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import FloatRect
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from harness.browser import browser_page
 from harness.discovery import ScenarioPlan, options_for
 from harness.execute import execute
@@ -132,8 +132,7 @@ boxes: list[FloatRect] = []
 class PasswordTyper(Scenario):
     """Types the password into the page's form, then fails on purpose (to leave artifacts)."""
 
-    name = "browser_password_typer"
-    tags = ("browser",)
+    about = About("browser_password_typer", tags=("browser",), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         selector = run.contract.selectors.login_password

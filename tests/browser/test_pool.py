@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from config.loader import load_settings
-from harness import Run, Scenario
+from harness import About, Run, Scenario
 from harness.browser import browser_page, pool_for
 from harness.discovery import ScenarioPlan, options_for
 from harness.execute import execute
@@ -33,9 +33,7 @@ held: list[tuple[float, float]] = []
 class Victim(Scenario):
     """Opens a page, then meets whatever ``blows`` do to the browser, then loads another."""
 
-    name = "browser_victim"
-    tags = ("browser",)
-    timeout_seconds = 40.0
+    about = About("browser_victim", tags=("browser",), interval="1m", timeout="40s")
 
     async def journey(self, run: Run) -> None:
         async with browser_page(run, ui_timeout_seconds=3) as page:
@@ -51,8 +49,7 @@ class Victim(Scenario):
 class StoragePeek(Scenario):
     """Reports what an earlier run left in local storage (nothing, if runs are isolated)."""
 
-    name = "browser_storage_peek"
-    tags = ("browser",)
+    about = About("browser_storage_peek", tags=("browser",), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with browser_page(run) as page:
@@ -64,8 +61,7 @@ class StoragePeek(Scenario):
 class Holder(Scenario):
     """Holds its browser slot for a while, recording when."""
 
-    name = "browser_holder"
-    tags = ("browser",)
+    about = About("browser_holder", tags=("browser",), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with browser_page(run) as page:

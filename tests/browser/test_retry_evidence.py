@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from config.loader import load_settings
-from harness import Run, Scenario
+from harness import About, Run, Scenario
 from harness.browser import browser_page
 from harness.discovery import ScenarioPlan, options_for
 from harness.oneshot import run_once
@@ -53,8 +53,7 @@ async def flaky_site() -> AsyncIterator[str]:
 class FlakyLogin(Scenario):
     """Types the password into the login page, which must have suffered nothing."""
 
-    name = "browser_flaky_login"
-    tags = ("browser",)
+    about = About("browser_flaky_login", tags=("browser",), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with browser_page(run) as page, run.step("log in"):

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 
 
 class Sleeper(Scenario):
     """Sleeps longer than its timeout."""
 
-    name = "sleeper"
-    timeout_seconds = 0.3
+    about = About("sleeper", tags=(), interval="1m", timeout="300ms")
 
     async def journey(self, run: Run) -> None:
         async with run.step("sleep"):
@@ -22,8 +21,7 @@ class Sleeper(Scenario):
 class SlowPass(Scenario):
     """Takes a while, then passes (for overlap and drain tests)."""
 
-    name = "slow_pass"
-    timeout_seconds = 30
+    about = About("slow_pass", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with run.step("work"):
@@ -34,11 +32,12 @@ def raising(name: str, step: str, error: Callable[[], BaseException]) -> type[Sc
     """A scenario called ``name`` whose one step, ``step``, raises ``error()``."""
 
     class Raises(Scenario):
+        about = About(name, tags=(), interval="1m", timeout="30s")
+
         async def journey(self, run: Run) -> None:
             async with run.step(step):
                 raise error()
 
-    Raises.name = name
     return Raises
 
 
@@ -49,7 +48,7 @@ Crasher = raising("crasher", "crash", lambda: RuntimeError("boom"))
 class Quick(Scenario):
     """Passes at once."""
 
-    name = "quick"
+    about = About("quick", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with run.step("nothing"):
@@ -59,7 +58,7 @@ class Quick(Scenario):
 class LeakyLogin(Scenario):
     """Logs in (using the password and receiving a token), then fails on an answer echoing the token."""
 
-    name = "leaky_login"
+    about = About("leaky_login", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with run.step("log in"):

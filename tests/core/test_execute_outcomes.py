@@ -19,7 +19,7 @@ import pytest
 from pydantic import BaseModel
 
 from config.loader import load_settings
-from harness import Reason, Run, RunSkipped, Scenario, StepFailure
+from harness import About, Reason, Run, RunSkipped, Scenario, StepFailure
 from harness.discovery import ScenarioPlan, options_for
 from harness.execute import execute, skipped_result
 from harness.logs import setup_logging
@@ -34,7 +34,7 @@ cleaned_up: list[str] = []
 
 
 class Passes(Scenario):
-    name = "passes"
+    about = About("passes", tags=(), interval="1m", timeout="30s")
 
     class Options(BaseModel):
         step: str = "work"
@@ -46,7 +46,7 @@ class Passes(Scenario):
 
 
 class FailsAStep(Scenario):
-    name = "fails_a_step"
+    about = About("fails_a_step", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         run.on_cleanup(_cleanup("fails_a_step"))
@@ -59,7 +59,7 @@ class FailsAStep(Scenario):
 class RecoversFromAStep(Scenario):
     """A step fails, the journey handles it and passes: the run has no failing step."""
 
-    name = "recovers"
+    about = About("recovers", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         try:
@@ -70,8 +70,7 @@ class RecoversFromAStep(Scenario):
 
 
 class Sleeps(Scenario):
-    name = "sleeps"
-    timeout_seconds = 0.2
+    about = About("sleeps", tags=(), interval="1m", timeout="200ms")
 
     async def journey(self, run: Run) -> None:
         run.on_cleanup(_cleanup("sleeps"))
@@ -80,12 +79,11 @@ class Sleeps(Scenario):
 
 
 class WaitsLong(Sleeps):
-    name = "waits_long"
-    timeout_seconds = 30
+    about = About("waits_long", tags=(), interval="1m", timeout="30s")
 
 
 class KeepsArtifacts(Scenario):
-    name = "keeps_artifacts"
+    about = About("keeps_artifacts", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with run.step("save"):
@@ -97,8 +95,7 @@ Crashes = raising("crashes", "compute", lambda: ValueError("x" * 500))
 
 
 class Spends(Scenario):
-    name = "spends"
-    moves_money = True
+    about = About("spends", tags=("money",), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         raise AssertionError("a money journey ran where money may not move")

@@ -13,7 +13,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from config.loader import load_settings
-from harness import Run, Scenario
+from harness import About, Run, Scenario
 from harness.discovery import ScenarioPlan, options_for
 from harness.execute import execute
 from harness.metrics import HTTP_PHASES
@@ -25,7 +25,7 @@ PHASE = "synthetic_http_phase_duration_seconds"
 
 
 class ReadsHealth(Scenario):
-    name = "reads_health"
+    about = About("reads_health", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with run.step("first read"):

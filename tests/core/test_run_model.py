@@ -13,7 +13,7 @@ from harness.execute import execute
 from harness.oneshot import retry_delay_seconds, run_once
 from harness.results import Outcome
 from harness.runtime import Runtime
-from harness.scenario import Scenario
+from harness.scenario import About, Scenario
 from tests.core import scenarios_for_tests as s
 from tests.core.fake_platform import FakePlatform
 from tests.support import TARGET, local_config
@@ -46,8 +46,7 @@ async def test_crashing_scenario_is_a_failure_with_reason_error(runtime: Runtime
 
 async def test_money_scenario_is_skipped_where_money_may_not_move(runtime: Runtime) -> None:
     class Spender(s.Quick):
-        name = "spender"
-        moves_money = True
+        about = About("spender", tags=("money",), interval="1m", timeout="30s")
 
     result = await execute(runtime, plan_for(runtime, Spender))
     assert result.outcome is Outcome.SKIPPED and "does not allow it" in result.message
@@ -62,7 +61,7 @@ async def test_retried_pass_is_flaky_not_hidden(runtime: Runtime) -> None:
     calls = {"n": 0}
 
     class FailsOnce(Scenario):
-        name = "fails_once"
+        about = About("fails_once", tags=(), interval="1m", timeout="30s")
 
         async def journey(self, run):  # type: ignore[no-untyped-def]
             calls["n"] += 1

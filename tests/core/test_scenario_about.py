@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from harness import About, Scenario
-from harness.discovery import discover
 from harness.scenario import duration_seconds
 
 
@@ -47,6 +46,17 @@ def test_a_bad_about_names_the_class_and_what_is_wrong(about: object, said: str)
     assert str(raised.value).startswith(f"scenario {__name__}.BadBets: {said}")
 
 
-def test_every_scenario_declares_its_about_line() -> None:
-    undeclared = [name for name, scenario in discover().items() if scenario.about is None]
-    assert undeclared == []
+def test_a_scenario_in_the_old_style_gets_one_line_naming_it() -> None:
+    """Plain class attributes (``name = ...``) are no longer read: a class without ``about`` is refused."""
+    with pytest.raises(TypeError) as raised:
+        type("OldBets", (Scenario,), {"name": "old_bets", "timeout_seconds": 30.0})
+    assert str(raised.value) == (
+        f"scenario {__name__}.OldBets: declares no about = About(name, tags=..., interval=..., timeout=...)"
+    )
+
+
+def test_an_about_line_is_not_overridden_by_hand() -> None:
+    with pytest.raises(TypeError) as raised:
+        type("Bets", (Settles,), {"about": Settles.about, "name": "bets", "moves_money": False})
+    said = "sets name, moves_money by hand: its about line declares them"
+    assert str(raised.value) == f"scenario {__name__}.Bets: {said}"

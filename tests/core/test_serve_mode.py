@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from config.loader import load_settings
 from harness.discovery import ScenarioPlan, options_for
 from harness.runtime import Runtime
-from harness.scenario import Scenario
+from harness.scenario import About, Scenario
 from harness.scheduler import Service
 from tests.core import scenarios_for_tests as s
 from tests.core.fake_platform import FakePlatform
@@ -117,11 +117,10 @@ async def test_timeouts_crashes_and_overlaps_do_not_stop_the_scheduler(
 
 async def test_sigterm_drains_in_flight_runs_then_aborts_the_rest(tmp_path: Path, fake_platform: FakePlatform) -> None:
     class Finishes(s.SlowPass):
-        name = "finishes"
+        about = About("finishes", tags=(), interval="1m", timeout="30s")
 
     class NeverFinishes(s.SlowPass):
-        name = "never_finishes"
-        timeout_seconds = 60
+        about = About("never_finishes", tags=(), interval="1m", timeout="1m")
 
         async def journey(self, run):  # type: ignore[no-untyped-def]
             async with run.step("forever"):
@@ -192,7 +191,7 @@ async def test_sigint_still_drains_after_a_socketio_client_connected(
     async with serving(app) as url:
 
         class ConnectsASocket(s.Quick):
-            name = "connects_a_socket"
+            about = About("connects_a_socket", tags=(), interval="1m", timeout="30s")
 
             async def journey(self, run):  # type: ignore[no-untyped-def]
                 from probes.socketio import SocketModule, open_socket
@@ -219,7 +218,7 @@ async def test_runs_missed_while_the_loop_stalled_are_counted_not_merged(
     import time
 
     class Blocker(s.Quick):
-        name = "blocker"
+        about = About("blocker", tags=(), interval="1m", timeout="30s")
 
         async def journey(self, run):  # type: ignore[no-untyped-def]
             async with run.step("block the loop"):

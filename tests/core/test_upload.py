@@ -22,7 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from config.loader import ConfigError, load_settings
 from config.settings import UploadSettings
-from harness import Reason, Run, Scenario
+from harness import About, Reason, Run, Scenario
 from harness.discovery import ScenarioPlan
 from harness.execute import execute
 from harness.oneshot import run_once
@@ -38,7 +38,7 @@ BUCKET = "mg-evidence"
 class FailsWithEvidence(Scenario):
     """Leaves a console log and a HAR, as a failed browser run does, then fails."""
 
-    name = "fails_with_evidence"
+    about = About("fails_with_evidence", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with run.step("look at the page"):
@@ -51,7 +51,7 @@ class FailsWithEvidence(Scenario):
 class PassesWithEvidence(Scenario):
     """Leaves a trace, as a passing browser run does with -v, and passes."""
 
-    name = "passes_with_evidence"
+    about = About("passes_with_evidence", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with run.step("look at the page"):
