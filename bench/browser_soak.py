@@ -21,12 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.runner_config import write_config  # noqa: E402
 from config.loader import load_settings  # noqa: E402
 from harness.discovery import ScenarioPlan, discover, plan  # noqa: E402
 from harness.runtime import Runtime  # noqa: E402
@@ -37,25 +36,6 @@ SCENARIOS = ["spa_load", "spa_login_balance"]
 MORE_PROCESSES = 3
 MORE_FDS = 12
 COLUMNS = ("runs", "failed", "chromium", "runner fds", "driver fds", "chromium fds", "chromium PSS MiB")
-
-
-def sandbox_config(urls: dict[str, str], folder: Path) -> Path:
-    """``config/sandbox.yaml`` pointed at a sandbox started here."""
-    config = yaml.safe_load((REPO / "config" / "sandbox.yaml").read_text())
-    target = config["targets"]["sandbox"]
-    for key, service in (
-        ("vault_url", "vault"),
-        ("concierge_url", "concierge"),
-        ("room_service_url", "room_service"),
-        ("spa_url", "cdn"),
-    ):
-        target[key] = urls[service]
-    target["reset_secret"] = {"file": str(REPO / "config" / "sandbox-secrets" / "reset_secret")}
-    target["accounts"]["password"] = {"file": str(REPO / "config" / "sandbox-secrets" / "probe_password")}
-    config["runner"]["artifacts_dir"] = str(folder / "artifacts")
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def runs_so_far(runtime: Runtime) -> tuple[int, int]:
@@ -163,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     from sandbox.testing import running_sandbox
 
     with tempfile.TemporaryDirectory(prefix="mg-soak-") as folder, running_sandbox(Path(folder)) as sandbox:
-        return asyncio.run(soak(sandbox_config(sandbox.urls, Path(folder)), args.runs, args.every))
+        return asyncio.run(soak(write_config(Path(folder), sandbox.urls), args.runs, args.every))
 
 
 if __name__ == "__main__":

@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from bench.processes import Child
 from bench.procfs import peak_rss_kib, rss_kib
 from bench.report import BenchOptions, Goal, Section, ms, table
-from bench.runner_config import write_config
+from bench.runner_config import bench_config
 from bench.serve import parse, running_serve
 from bench.stats import percentile
+from config.sandbox_config import TARGET, target_urls
+from config.sandbox_config import write_config as write_yaml
 from sandbox.hostile import HostileLoop, running_hostile
 
 __all__ = [
@@ -67,23 +68,14 @@ def beside_config(directory: Path, targets: Mapping[str, Mapping[str, str]]) -> 
     overrides["uptime"]["options"] = {"health_timeout_seconds": 0.5}  # its reads fit in 3 s less a second
     first, *_ = targets.values()
     # a second of grace on SIGTERM: a run stuck on a hostile target is then cancelled, recorded as aborted
-    path = write_config(
+    config = bench_config(
         directory, first, overrides=overrides, only=list(SCENARIOS), runner={"shutdown_grace_seconds": 1}
     )
-    config: dict[str, Any] = yaml.safe_load(path.read_text())
-    template = config["targets"].pop("sandbox")
+    template = config["targets"].pop(TARGET)
     config.pop("maintenance", None)  # its windows name the sandbox target, renamed here
     for name, urls in targets.items():
-        config["targets"][name] = {
-            **template,
-            "vault_url": urls["vault"],
-            "concierge_url": urls["concierge"],
-            "room_service_url": urls["room_service"],
-            "spa_url": urls["cdn"],
-            "allow_money": False,
-        }
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+        config["targets"][name] = {**template, **target_urls(urls), "allow_money": False}
+    return write_yaml(config, directory / "config.yaml")
 
 
 @dataclass

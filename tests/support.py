@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from prometheus_client import CollectorRegistry
 
 from config.loader import load_settings
+from config.sandbox_config import TARGET, URL_FIELDS, sandbox_config
+from config.sandbox_config import write_config as write_yaml
 from harness.discovery import discover, plan
 from harness.oneshot import run_once
 from harness.results import Outcome, RunResult
@@ -48,8 +49,6 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[1]
 SECRETS = ROOT / "config" / "sandbox-secrets"
 REGION = "eu"
-TARGET = "sandbox"
-URL_KEYS = ("vault_url", "concierge_url", "room_service_url", "spa_url")
 # The secrets every config of these tests reads (sandbox-only values): a test looks for them where they must not be.
 PASSWORD = (SECRETS / "probe_password").read_text().strip()
 RESET_SECRET = (SECRETS / "reset_secret").read_text().strip()
@@ -77,7 +76,7 @@ FAST_DEADLINES: dict[str, dict[str, Any]] = {
 
 def same_url(url: str) -> dict[str, str]:
     """Every service at ``url``: a local server that stands in for the whole platform."""
-    return dict.fromkeys(URL_KEYS, url)
+    return dict.fromkeys(URL_FIELDS.values(), url)
 
 
 def write_config(
@@ -102,9 +101,6 @@ def write_config(
     ``scenarios`` and ``top`` are merged over the target's, its accounts', the runner's, the scenarios'
     and the top-level fields.
     """
-    base = yaml.safe_load((ROOT / "config" / "sandbox.yaml").read_text())
-    password = {"password": {"file": str(SECRETS / "probe_password")}}
-    accounts = {**base["targets"][TARGET]["accounts"], **password, **(accounts or {})}
     overrides: dict[str, dict[str, Any]] = {}
     for name in FAST_DEADLINES if names is None else names:
         override: dict[str, Any] = {"options": {**FAST_DEADLINES.get(name, {}), **(options or {}).get(name, {})}}
@@ -112,24 +108,16 @@ def write_config(
         if timeout is not None:
             override["timeout_seconds"] = timeout
         overrides[name] = override
-    config = {
-        "runner": {**base["runner"], "region": region, "artifacts_dir": str(folder / "artifacts"), **(runner or {})},
-        "targets": {
-            TARGET: {
-                **base["targets"][TARGET],
-                **(urls.target_urls() if isinstance(urls, SandboxHandle) else urls),
-                "reset_secret": {"file": str(SECRETS / "reset_secret")},
-                "accounts": accounts,
-                **(target or {}),
-            }
-        },
-        "scenarios": {"overrides": overrides, **(scenarios or {})},
-        **(top or {}),
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+    config = sandbox_config(
+        urls.target_urls() if isinstance(urls, SandboxHandle) else urls,
+        folder / "artifacts",
+        runner={"region": region, **(runner or {})},
+        target=target,
+        accounts=accounts,
+        scenarios={"overrides": overrides, **(scenarios or {})},
+    )
+    del config["maintenance"]  # the shipped example window: a test that wants one declares it (top=)
+    return write_yaml({**config, **(top or {})}, folder / "config.yaml")
 
 
 def local_config(
