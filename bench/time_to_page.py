@@ -23,10 +23,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from bench.alerting import alert_formula, shipped_delay
 from bench.machine import machine_line
 from bench.report import BenchOptions, Goal, Section, table
-from harness.discovery import discover
+from config.loader import load_settings
+from config.sandbox_config import TARGET, fast_sandbox_config, write_config
+from harness.discovery import discover, plan
+from harness.oneshot import run_once
+from harness.runtime import Runtime
 from sandbox.testing import start_sandbox
 
 __all__ = ["NAME", "run"]
@@ -65,15 +71,18 @@ class RunCost:
 
 def _measure_runs(work: Path, names: list[str], runs: int) -> dict[str, RunCost]:
     """The last of ``runs`` runs of each scenario (the first logs in and tops up), against a fresh sandbox."""
-    from tests.support import TARGET, run_journeys, write_config
-
+    found = discover()
     costs: dict[str, RunCost] = {}
     handle = start_sandbox(work / "sandbox")
     try:
         for name in names:
             for _ in range(runs):
-                config = write_config(work / name, handle, [name])
-                results, registry = asyncio.run(run_journeys(config, [name]))
+                config = fast_sandbox_config(handle.target_urls(), work / name / "artifacts", [name])
+                settings = load_settings(write_config(config, work / name / "config.yaml"), scenario_names=found)
+                registry = CollectorRegistry()
+                [result] = asyncio.run(
+                    run_once(Runtime(settings, registry=registry), plan(settings, found, names=[name]))
+                )
             left = registry.get_sample_value("synthetic_stake_budget_remaining_usd", {"target": TARGET})
             requests = sum(
                 sample.value
@@ -82,18 +91,13 @@ def _measure_runs(work: Path, names: list[str], runs: int) -> dict[str, RunCost]
                 for sample in family.samples
                 if sample.name.endswith("_count") and sample.labels["phase"] == "processing"
             )
-            spent = Decimal(0) if left is None else _budget(config) - Decimal(str(left))
-            costs[name] = RunCost(results[name].duration_seconds, int(requests), spent.quantize(Decimal("0.01")))
+            spent = (
+                Decimal(0) if left is None else settings.targets[TARGET].stake_budget_usd_per_day - Decimal(str(left))
+            )
+            costs[name] = RunCost(result.duration_seconds, int(requests), spent.quantize(Decimal("0.01")))
     finally:
         handle.stop()
     return costs
-
-
-def _budget(config: Path) -> Decimal:
-    import yaml
-
-    targets = yaml.safe_load(config.read_text())["targets"]
-    return Decimal(str(next(iter(targets.values()))["stake_budget_usd_per_day"]))
 
 
 def _uptime_requests() -> int:

@@ -9,18 +9,46 @@ no secret's value is ever read here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["SANDBOX_YAML", "TARGET", "URL_FIELDS", "sandbox_config", "target_urls", "write_config"]
+__all__ = [
+    "FAST_DEADLINES",
+    "SANDBOX_YAML",
+    "TARGET",
+    "URL_FIELDS",
+    "fast_sandbox_config",
+    "sandbox_config",
+    "target_urls",
+    "write_config",
+]
 
 SANDBOX_YAML = Path(__file__).resolve().parent / "sandbox.yaml"
 _CHECKOUT = SANDBOX_YAML.parents[1]  # where the file's relative secret paths start
 TARGET = "sandbox"  # the shipped file's one target
 URL_FIELDS = {"vault": "vault_url", "concierge": "concierge_url", "room_service": "room_service_url", "cdn": "spa_url"}
+
+# Deadlines for the sandbox's fast profile (``--profile fast``): a push or a payment that does not
+# come is known in seconds, not in the real platform's minutes (the scenarios' defaults).
+_FAST_PAYMENTS = {"completion_deadline_seconds": 2, "poll_interval_seconds": 0.05, "push_deadline_seconds": 1}
+FAST_DEADLINES: dict[str, dict[str, Any]] = {
+    "bet_settlement": {"deposit_deadline_seconds": 2, "push_deadline_seconds": 1},
+    "deposit_each_currency": _FAST_PAYMENTS,
+    "withdraw_each_currency": _FAST_PAYMENTS,
+    "guardrails": {**_FAST_PAYMENTS, "rewards_deadline_seconds": 2},
+    "rewards": {"deposit_deadline_seconds": 2, "rewards_deadline_seconds": 2, "poll_interval_seconds": 0.05},
+    "level_up": {"deposit_deadline_seconds": 2, "level_up_deadline_seconds": 2},
+    "chat": {"ack_deadline_seconds": 1, "delivery_deadline_seconds": 1},
+    "spa_load": {"ui_timeout_seconds": 10},
+    "spa_login_balance": {"ui_timeout_seconds": 10, "connect_deadline_seconds": 5},
+    "spa_deposit_push": {"ui_timeout_seconds": 10, "balance_deadline_seconds": 4},
+    "spa_bet": {"ui_timeout_seconds": 10, "balance_deadline_seconds": 4, "deposit_deadline_seconds": 5},
+    "spa_chat": {"ui_timeout_seconds": 10, "delivery_deadline_seconds": 4},
+    "spa_level_up": {"ui_timeout_seconds": 10, "level_up_deadline_seconds": 5, "deposit_deadline_seconds": 5},
+}
 
 
 def target_urls(services: Mapping[str, str]) -> dict[str, str]:
@@ -50,6 +78,32 @@ def sandbox_config(
         **(target or {}),
     }
     config["scenarios"] = {**config["scenarios"], **(scenarios or {})}
+    return config
+
+
+def fast_sandbox_config(
+    urls: Mapping[str, str],
+    artifacts_dir: Path,
+    names: Iterable[str] | None = None,
+    *,
+    timeout_seconds: float | Mapping[str, float] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    scenarios: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """``sandbox_config`` for the fast profile: ``FAST_DEADLINES`` for ``names`` (default: all of them),
+    ``options`` merged over them per scenario, their ``timeout_seconds`` (one for all, or by name), and
+    no maintenance window (the shipped example is for reading). ``scenarios`` and ``fields``
+    (``runner``, ``target``, ``accounts``) go to ``sandbox_config``."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for name in FAST_DEADLINES if names is None else names:
+        override: dict[str, Any] = {"options": {**FAST_DEADLINES.get(name, {}), **(options or {}).get(name, {})}}
+        timeout = timeout_seconds.get(name) if isinstance(timeout_seconds, Mapping) else timeout_seconds
+        if timeout is not None:
+            override["timeout_seconds"] = timeout
+        overrides[name] = override
+    config = sandbox_config(urls, artifacts_dir, scenarios={"overrides": overrides, **(scenarios or {})}, **fields)
+    del config["maintenance"]
     return config
 
 

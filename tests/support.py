@@ -17,7 +17,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from config.loader import load_settings
-from config.sandbox_config import TARGET, URL_FIELDS, sandbox_config
+from config.sandbox_config import FAST_DEADLINES, TARGET, URL_FIELDS, fast_sandbox_config
 from config.sandbox_config import write_config as write_yaml
 from harness.discovery import discover, plan
 from harness.oneshot import run_once
@@ -54,25 +54,6 @@ PASSWORD = (SECRETS / "probe_password").read_text().strip()
 RESET_SECRET = (SECRETS / "reset_secret").read_text().strip()
 NO_SOCKETS: dict[str, Any] = {"socket_transports": []}  # uptime's options where no socket.io server answers
 
-# Deadlines for the sandbox's fast profile: a push or a payment that does not come is known in
-# seconds, not in the real platform's minutes (the scenarios' defaults).
-_FAST_PAYMENTS = {"completion_deadline_seconds": 2, "poll_interval_seconds": 0.05, "push_deadline_seconds": 1}
-FAST_DEADLINES: dict[str, dict[str, Any]] = {
-    "bet_settlement": {"deposit_deadline_seconds": 2, "push_deadline_seconds": 1},
-    "deposit_each_currency": _FAST_PAYMENTS,
-    "withdraw_each_currency": _FAST_PAYMENTS,
-    "guardrails": {**_FAST_PAYMENTS, "rewards_deadline_seconds": 2},
-    "rewards": {"deposit_deadline_seconds": 2, "rewards_deadline_seconds": 2, "poll_interval_seconds": 0.05},
-    "level_up": {"deposit_deadline_seconds": 2, "level_up_deadline_seconds": 2},
-    "chat": {"ack_deadline_seconds": 1, "delivery_deadline_seconds": 1},
-    "spa_load": {"ui_timeout_seconds": 10},
-    "spa_login_balance": {"ui_timeout_seconds": 10, "connect_deadline_seconds": 5},
-    "spa_deposit_push": {"ui_timeout_seconds": 10, "balance_deadline_seconds": 4},
-    "spa_bet": {"ui_timeout_seconds": 10, "balance_deadline_seconds": 4, "deposit_deadline_seconds": 5},
-    "spa_chat": {"ui_timeout_seconds": 10, "delivery_deadline_seconds": 4},
-    "spa_level_up": {"ui_timeout_seconds": 10, "level_up_deadline_seconds": 5, "deposit_deadline_seconds": 5},
-}
-
 
 def same_url(url: str) -> dict[str, str]:
     """Every service at ``url``: a local server that stands in for the whole platform."""
@@ -101,22 +82,17 @@ def write_config(
     ``scenarios`` and ``top`` are merged over the target's, its accounts', the runner's, the scenarios'
     and the top-level fields.
     """
-    overrides: dict[str, dict[str, Any]] = {}
-    for name in FAST_DEADLINES if names is None else names:
-        override: dict[str, Any] = {"options": {**FAST_DEADLINES.get(name, {}), **(options or {}).get(name, {})}}
-        timeout = timeout_seconds.get(name) if isinstance(timeout_seconds, Mapping) else timeout_seconds
-        if timeout is not None:
-            override["timeout_seconds"] = timeout
-        overrides[name] = override
-    config = sandbox_config(
+    config = fast_sandbox_config(
         urls.target_urls() if isinstance(urls, SandboxHandle) else urls,
         folder / "artifacts",
+        names,
+        timeout_seconds=timeout_seconds,
+        options=options,
+        scenarios=scenarios,
         runner={"region": region, **(runner or {})},
         target=target,
         accounts=accounts,
-        scenarios={"overrides": overrides, **(scenarios or {})},
     )
-    del config["maintenance"]  # the shipped example window: a test that wants one declares it (top=)
     return write_yaml({**config, **(top or {})}, folder / "config.yaml")
 
 
