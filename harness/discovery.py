@@ -37,7 +37,6 @@ def discover() -> dict[str, type[Scenario]]:
                 and issubclass(value, Scenario)
                 and value is not Scenario
                 and value.__module__ == module.__name__
-                and value.name
             ):
                 if value.name in found:
                     raise RuntimeError(f"scenario name {value.name!r} defined twice")
