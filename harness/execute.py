@@ -2,7 +2,8 @@
 
 The executor owns the timeout (as blackbox_exporter's handler does): a run over its timeout
 is cancelled and recorded as ``timeout``; a run cancelled from outside (shutdown) is
-recorded as ``aborted`` before the cancellation goes on.
+recorded as ``aborted`` before the cancellation goes on. In serve mode it also records how
+late the run started against its planned time, and why (``ScheduledStart``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from harness.discovery import ScenarioPlan
 from harness.errors import RunSkipped, StepFailure
 from harness.logs import log_result
 from harness.maintenance import open_window
-from harness.results import Outcome, RunResult
+from harness.results import Outcome, RunResult, ScheduledStart
 from harness.run import Run
 from harness.runtime import Runtime
 from harness.secrets import redact
@@ -40,7 +41,7 @@ def skipped_result(runtime: Runtime, plan: ScenarioPlan, message: str) -> RunRes
     )
 
 
-async def execute(runtime: Runtime, plan: ScenarioPlan) -> RunResult:
+async def execute(runtime: Runtime, plan: ScenarioPlan, scheduled: ScheduledStart | None = None) -> RunResult:
     scenario = plan.scenario()
     run = Run(runtime, scenario, plan.target, plan.options, plan.timeout_seconds)
     started_wall, started = time.time(), time.perf_counter()
@@ -89,6 +90,8 @@ async def execute(runtime: Runtime, plan: ScenarioPlan) -> RunResult:
         reason=reason,
         message=redact(message)[:300],
         artifacts_dir=str(run.artifacts_dir) if run.has_artifacts else None,
+        planned_at=scheduled.planned_at if scheduled else None,
+        start_delay=scheduled.delays(started_wall) if scheduled else {},
     )
     if runtime.uploads is not None:
         result.artifacts_url = runtime.uploads.offer(result)

@@ -26,10 +26,15 @@ _FIELDS = "fields"
 log = logging.getLogger("runner")
 
 
+def _iso(unix_time: float) -> str:
+    """``2026-11-26T01:17:19.239Z``: UTC, to the millisecond, as every line's ``ts``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(unix_time)) + f".{int(unix_time * 1000) % 1000:03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": _iso(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -110,7 +115,7 @@ def log_result(result: RunResult) -> None:
             log.debug("step passed", extra={_FIELDS: timing})
         else:
             log.warning("step failed", extra={_FIELDS: {**timing, "reason": step.reason, "message": step.message}})
-    fields = {
+    fields: dict[str, Any] = {
         **base,
         "result": str(result.outcome),
         "duration_seconds": round(result.duration_seconds, 4),
@@ -126,5 +131,9 @@ def log_result(result: RunResult) -> None:
         fields["artifacts_url"] = result.artifacts_url
     if result.message:
         fields["message"] = result.message
+    if result.planned_at is not None:  # serve mode: how late the run started, and why
+        fields["planned_at"] = _iso(result.planned_at)
+        fields["start_delay_seconds"] = round(sum(result.start_delay.values()), 4)
+        fields["start_delay_by_cause"] = {cause: round(s, 4) for cause, s in result.start_delay.items()}
     level = logging.INFO if result.outcome in ("success", "skipped") else logging.WARNING
     log.log(level, "run finished", extra={_FIELDS: fields})

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from harness.results import Outcome, RunResult
+from harness.results import START_DELAY_CAUSES, Outcome, RunResult
 
 __all__ = ["HTTP_PHASES", "RunnerMetrics", "ScenarioMetrics"]
 
@@ -24,6 +24,7 @@ _PHASE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 HTTP_PHASES = ("connect", "tls", "processing", "transfer")
 """The phases of blackbox_exporter's ``probe_http_duration_seconds`` that the HTTP probe times."""
 _LOOP_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+_START_DELAY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 SERVICES = ("vault", "concierge", "room_service", "cdn")
 OTHER = "other"
@@ -153,6 +154,15 @@ class RunnerMetrics:
             buckets=_LOOP_LAG_BUCKETS,
             registry=r,
         )
+        self.start_delay = Histogram(
+            "synthetic_runner_start_delay_seconds",
+            "How much later than planned a scheduled run started, by cause (scheduler, run_slot, setup)",
+            ("region", "cause"),
+            buckets=_START_DELAY_BUCKETS,
+            registry=r,
+        )
+        for cause in START_DELAY_CAUSES:  # a runner that never waited for a slot shows zero, not nothing
+            self.start_delay.labels(region, cause)
         self._dependency_series: dict[tuple[str, str], set[str]] = {}  # (service, target) -> labels set
 
     def set_dependencies(self, service: str, target: str, checks: Mapping[str, bool]) -> None:
@@ -200,6 +210,8 @@ class RunnerMetrics:
             self.duration.labels(*labels).observe(result.duration_seconds, exemplar)
         if result.passed:
             self.last_success.labels(*labels).set(end)
+        for cause, seconds in result.start_delay.items():
+            self.start_delay.labels(result.region, cause).observe(seconds)
         for step in result.steps:
             self.step_duration.labels(result.scenario, step.name, result.target, result.region).observe(
                 step.duration_seconds, exemplar

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Attempt", "Outcome", "StepRecord", "RunResult"]
+__all__ = ["START_DELAY_CAUSES", "Attempt", "Outcome", "RunResult", "ScheduledStart", "StepRecord"]
 
 
 class Outcome(StrEnum):
@@ -24,6 +24,28 @@ class StepRecord:
     success: bool
     reason: str | None = None
     message: str = ""
+
+
+START_DELAY_CAUSES = ("scheduler", "run_slot", "setup")
+"""Why a scheduled run started after its planned time (``ScheduledStart.delays``)."""
+
+
+@dataclass(frozen=True)
+class ScheduledStart:
+    """Serve mode's moments before a run's clock starts (unix times): the drift, measured at its source."""
+
+    planned_at: float  # the run time APScheduler planned
+    fired_at: float  # the job began (before waiting for a run slot)
+    slot_at: float  # it got one of ``runner.max_concurrent_runs``
+
+    def delays(self, started_at: float) -> dict[str, float]:
+        """Started minus planned, by cause: APScheduler's wake-up and the loop (``scheduler``), the wait
+        for a run slot (``run_slot``: the runner saturated), building the run (``setup``)."""
+        return {
+            "scheduler": self.fired_at - self.planned_at,
+            "run_slot": self.slot_at - self.fired_at,
+            "setup": started_at - self.slot_at,
+        }
 
 
 @dataclass
@@ -69,6 +91,10 @@ class RunResult:
     extra: dict[str, Any] = field(default_factory=dict)
     earlier_attempts: list[Attempt] = field(default_factory=list)
     """Every failed attempt before this one, oldest first (``--retries``)."""
+    planned_at: float | None = None
+    """Serve mode: the unix time the schedule planned this run for (None: run on demand)."""
+    start_delay: dict[str, float] = field(default_factory=dict)
+    """Serve mode: started minus planned, in seconds, by cause (``START_DELAY_CAUSES``)."""
 
     @property
     def passed(self) -> bool:

@@ -4,7 +4,8 @@ and the status and run pages over the run history (``harness.pages_http``).
 Each (scenario, target) is one APScheduler job with ``max_instances=1`` (a run never overlaps
 itself: a run that comes due while the last is still going is dropped and counted as
 ``skipped``) and ``coalesce=False``: after a stalled loop every missed run time is reported
-(run, skipped or missed), never silently merged into one, so no planned run is lost. Start
+(run, skipped or missed), never silently merged into one, so no planned run is lost. Each run
+knows the time it was planned for (``_planned``), so its start delay is measured, not guessed. Start
 times are spread by a one-off random offset rather than APScheduler's per-run ``jitter``,
 which makes the schedule drift. On SIGTERM/SIGINT the scheduler stops,
 ``/readyz`` answers 503, in-flight runs get a grace period, then are cancelled and recorded
@@ -19,11 +20,19 @@ import gc
 import logging
 import random
 import signal
+import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent, JobSubmissionEvent
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.exposition import choose_encoder
@@ -35,6 +44,7 @@ from harness.history import HISTORY_FILE, RunHistory
 from harness.logs import log_result
 from harness.loop_lag import watch_loop_lag
 from harness.pages_http import Pages
+from harness.results import ScheduledStart
 from harness.runtime import Runtime
 
 __all__ = ["Service"]
@@ -66,6 +76,7 @@ class Service:
         self.in_flight: set[asyncio.Future[None]] = set()
         self.bound_port: int | None = None
         self._slots = asyncio.Semaphore(runtime.settings.runner.max_concurrent_runs)
+        self._planned: dict[str, deque[datetime]] = {}  # per job: submitted run times its calls have yet to take
         self._scheduler: AsyncIOScheduler | None = None
         self.pages_port: int | None = None  # the pages' own listener, when runner.pages.listen sets one
 
@@ -111,22 +122,42 @@ class Service:
     async def _run(self, key: str) -> None:
         """The APScheduler job. The run itself is a task of ours, shielded: APScheduler cancels
         its jobs' tasks on shutdown, but in-flight runs get the grace period first."""
-        run = asyncio.ensure_future(self._execute(key))
+        run = asyncio.ensure_future(self._execute(key, self._planned_at(key)))
         self.in_flight.add(run)
         run.add_done_callback(self.in_flight.discard)
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(run)
 
-    async def _execute(self, key: str) -> None:
+    def _on_submitted(self, event: JobSubmissionEvent) -> None:
+        """APScheduler names the planned run times only in this event, sent before the job's task starts."""
+        if event.job_id in self.plans:
+            self._planned.setdefault(event.job_id, deque()).extend(event.scheduled_run_times)
+
+    def _planned_at(self, key: str) -> float | None:
+        """The run time this call of the job is for. APScheduler calls a job once per submitted run
+        time, oldest first, except those already past their misfire grace time (reported missed)."""
+        times = self._planned.get(key)
+        job = self._scheduler.get_job(key) if self._scheduler is not None else None
+        grace = job.misfire_grace_time if job is not None else None
+        now = datetime.now(UTC)
+        while times:
+            planned = times.popleft()
+            if not times or grace is None or (now - planned).total_seconds() <= grace:
+                return planned.timestamp()
+        return None
+
+    async def _execute(self, key: str, planned_at: float | None) -> None:
         plan = self.plans[key]
         started = False
+        fired_at = time.time()
         try:
             async with self._slots:
                 if self.stopping.is_set():
                     self._record_dropped(plan, "runner is shutting down")
                     return
                 started = True
-                await execute(self.runtime, plan)
+                scheduled = ScheduledStart(planned_at, fired_at, time.time()) if planned_at is not None else None
+                await execute(self.runtime, plan, scheduled)
         except asyncio.CancelledError:
             if not started:  # cancelled while waiting for a slot: still a result, never lost
                 self._record_dropped(plan, "runner shut down before the run could start")
@@ -153,6 +184,7 @@ class Service:
     def _arm(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_listener(self._on_dropped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         for key, plan in self.plans.items():
             self._schedule(scheduler, key, plan)
         scheduler.start()
@@ -195,6 +227,7 @@ class Service:
         wanted = {f"{p.name}@{p.target}": p for p in plans}
         for key in set(self.plans) - set(wanted):
             self._scheduler.remove_job(key)
+            self._planned.pop(key, None)
         for key, plan in wanted.items():
             old = self.plans.get(key)
             if old is None:

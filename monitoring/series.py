@@ -44,6 +44,7 @@ RUNNER_SERIES: tuple[Series, ...] = (
     Series("synthetic_stake_budget_remaining_usd", "gauge", ("target",)),
     Series("synthetic_browser_timing_seconds", "gauge", ("scenario", "metric")),
     Series("synthetic_runner_event_loop_lag_seconds", "histogram", ("region",)),
+    Series("synthetic_runner_start_delay_seconds", "histogram", ("region", "cause")),
     Series("synthetic_runner_errors_total", "counter", ("region",)),
     Series("synthetic_artifact_uploads_total", "counter", ("result",)),
     Series("synthetic_maintenance_active", "gauge", ("target", "service", "region")),
