@@ -1,25 +1,27 @@
-"""Scheduler drift and lost runs, from the runner's JSON ``run finished`` lines alone.
+"""Scheduler drift and lost runs, from the runner's JSON ``run finished`` lines.
 
-The runner does not log when a run was planned, only when it ended and how long it took;
-APScheduler plans every run of a scenario on one grid (first start + k x interval) and never
-starts one early. So a scenario's grid is recovered from the starts' offsets modulo the
-interval: they crowd into one arc that begins at the grid's phase (``_phase``), and a start's
-lateness is its distance from that phase. A run later than its interval would have been
-dropped as missed (``misfire_grace_time`` is the interval), so lateness stays below one
-interval; the figure is the lateness relative to the most punctual run, which the log's
-millisecond timestamps put within a few milliseconds of its planned time.
+In serve mode each started run's line says when the schedule planned it (``planned_at``), how
+much later it started (``start_delay_seconds``: started minus planned, as measured by the
+runner) and why (``start_delay_by_cause``: ``scheduler``, APScheduler's wake-up and the loop;
+``run_slot``, the wait for one of ``runner.max_concurrent_runs``; ``setup``, building the run).
+Drift is that figure, read as is. A scenario's grid (first planned run + k x interval, one per
+target) follows from any of its planned times, and gives how many runs were planned.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.serve import line_time
+from harness.results import START_DELAY_CAUSES
 
-__all__ = ["ScenarioSchedule", "schedules"]
+__all__ = ["SLOT_WAIT_SECONDS", "ScenarioSchedule", "by_cause", "schedules", "slot_waits"]
+
+SLOT_WAIT_SECONDS = 0.001
+"""A run that waited this long or longer for a run slot found every one of them taken."""
 
 
 @dataclass
@@ -30,6 +32,7 @@ class ScenarioSchedule:
     lateness: list[float]  # started minus planned, seconds, for every run that started
     first_planned: float
     results: int  # log lines: every result, skipped ones included
+    causes: list[dict[str, float]] = field(default_factory=list)  # each started run's lateness by cause
 
     def planned_until(self, moment: float) -> int:
         """How many runs the grid plans from its first point up to ``moment``."""
@@ -38,39 +41,44 @@ class ScenarioSchedule:
         return math.floor((moment - self.first_planned) / self.interval + 1e-9) + 1
 
 
-def _phase(offsets: list[float], interval: float) -> float:
-    """Where the grid's points fall: just after the widest empty stretch of the circle of offsets.
-
-    Starts are never early, so each offset lies within one arc that begins at the grid point and
-    is as long as the latest start; outside that arc no start falls. The widest gap between
-    neighbouring offsets (around the circle) is outside it.
-    """
-    ordered = sorted(offsets)
-    gaps = [(ordered[(i + 1) % len(ordered)] - ordered[i]) % interval for i in range(len(ordered))]
-    if len(ordered) == 1:
-        return ordered[0]
-    widest = max(range(len(gaps)), key=lambda i: gaps[i])
-    return ordered[(widest + 1) % len(ordered)]
-
-
 def schedules(lines: Iterable[dict[str, Any]], intervals: dict[str, float], armed_at: float) -> list[ScenarioSchedule]:
-    """Per scenario and target: lateness of every started run and where its grid begins (at or after ``armed_at``)."""
-    starts: dict[tuple[str, str], list[float]] = {}
+    """Per scenario and target: the drift of every started run and where its grid begins (at or after ``armed_at``)."""
+    started: dict[tuple[str, str], list[dict[str, Any]]] = {}
     counts: dict[tuple[str, str], int] = {}
     for line in lines:
         key = (str(line.get("scenario")), str(line.get("target", "")))
         counts[key] = counts.get(key, 0) + 1
-        if line.get("result") == "skipped":
-            continue
-        starts.setdefault(key, []).append(line_time(line) - float(line.get("duration_seconds") or 0))
+        if line.get("planned_at"):  # skipped runs never started, so have none
+            started.setdefault(key, []).append(line)
     found = []
-    for (scenario, target), times in sorted(starts.items()):
+    for (scenario, target), runs in sorted(started.items()):
         interval = intervals[scenario]
-        origin = min(times)
-        offsets = [(t - origin) % interval for t in times]
-        phase = _phase(offsets, interval)
-        lateness = [(o - phase) % interval for o in offsets]
-        grid_point = origin + phase
-        first_planned = grid_point - math.floor((grid_point - armed_at) / interval) * interval
-        found.append(ScenarioSchedule(scenario, target, interval, lateness, first_planned, counts[scenario, target]))
+        grid_point = line_time({"ts": runs[0]["planned_at"]})  # written as every line's ``ts``
+        first_planned = grid_point - math.floor((grid_point - armed_at) / interval + 1e-6) * interval
+        found.append(
+            ScenarioSchedule(
+                scenario,
+                target,
+                interval,
+                [float(run["start_delay_seconds"]) for run in runs],
+                first_planned,
+                counts[scenario, target],
+                [{k: float(v) for k, v in run["start_delay_by_cause"].items()} for run in runs],
+            )
+        )
     return found
+
+
+def by_cause(found: Iterable[ScenarioSchedule]) -> dict[str, list[float]]:
+    """Every started run's lateness split by cause (``START_DELAY_CAUSES``), all schedules pooled."""
+    return {cause: [run.get(cause, 0.0) for s in found for run in s.causes] for cause in START_DELAY_CAUSES}
+
+
+def slot_waits(found: Iterable[ScenarioSchedule]) -> dict[str, int]:
+    """Per scenario: how many of its runs waited for a run slot (every one was taken)."""
+    waited: dict[str, int] = {}
+    for s in found:
+        count = sum(1 for run in s.causes if run.get("run_slot", 0.0) >= SLOT_WAIT_SECONDS)
+        if count:
+            waited[s.scenario] = waited.get(s.scenario, 0) + count
+    return waited

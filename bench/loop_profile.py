@@ -7,8 +7,8 @@ the shipped default intervals and start spread (idle-ish), then at the soak's in
 50 ms sleep wakes) and records every callback that held the loop for 2 ms or more with its
 sampled stacks (``bench.loop_sources``), which name the source of the lag. Beside them: the
 machine's load average, the runner's CPU share (its own process, and its Chromium children
-apart) and scheduler drift from its log (``bench.drift``). ``/metrics`` is scraped as
-Prometheus would.
+apart) and scheduler drift as the runner measured it (started minus planned, by cause, from
+its log: ``bench.drift``). ``/metrics`` is scraped as Prometheus would.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from typing import Any
 
 import httpx
 
-from bench.drift import schedules
+from bench.drift import SLOT_WAIT_SECONDS, by_cause, schedules, slot_waits
 from bench.loop_sources import OFF_CPU, read_slow_callbacks, shares
 from bench.processes import python_module, stop
 from bench.procfs import chromium_pids, cpu_seconds
 from bench.report import BenchOptions, Goal, Section, table
 from bench.sandbox_runtime import load, plans_for, sandbox_for_bench
-from bench.serve import line_time, read_run_lines, running_serve
+from bench.serve import read_run_lines, running_serve
 from bench.soak import soak_intervals
 from bench.stats import median, percentile, summary
 from harness.discovery import discover
@@ -78,9 +78,10 @@ class Condition:
     runner_cpu_seconds: float
     chromium_cpu_seconds: float
     lags: list[float]
-    drift: list[float]
+    drift: list[float]  # started minus planned, every started run
+    drift_by_cause: dict[str, list[float]]  # the same runs' drift split by cause (``bench.drift.by_cause``)
     runs: int
-    slot_bound: int  # runs that started with every run slot taken: their drift is a wait for a slot
+    slot_waits: dict[str, int]  # per scenario: runs that waited for a run slot (every one taken)
     niceness: int
     slow: list[dict[str, Any]] = field(default_factory=list)
 
@@ -98,12 +99,6 @@ def _lags(stats_path: Path) -> list[float]:
         return []
     lines = [json.loads(raw) for raw in stats_path.read_text().splitlines() if raw.strip()]
     return [float(lag) for line in lines for lag in line.get("lags", [])]
-
-
-def _slot_bound(lines: list[dict[str, Any]], slots: int) -> int:
-    """Runs that started just as a slot freed: every slot was taken a moment before their start."""
-    spans = [(line_time(x) - float(x["duration_seconds"]), line_time(x)) for x in lines if x.get("result") != "skipped"]
-    return sum(1 for start, _ in spans if sum(1 for s, e in spans if s < start - 0.001 < e) >= slots)
 
 
 def _chromium_cpu(root: int, seen: dict[int, float]) -> None:
@@ -156,7 +151,7 @@ def _measure(
         elapsed, load_after = time.time() - armed_at, os.getloadavg()[0]
         stop(runner, timeout=120)
     lines = read_run_lines(log_path)
-    drift = [x for s in schedules(lines, planned, armed_at) for x in s.lateness]
+    found = schedules(lines, planned, armed_at)
     return Condition(
         setting.name,
         elapsed,
@@ -165,9 +160,10 @@ def _measure(
         runner_cpu,
         sum(chromium.values()),
         _lags(stats),
-        drift,
+        [x for s in found for x in s.lateness],
+        by_cause(found),
         len(lines),
-        _slot_bound(lines, settings.runner.max_concurrent_runs),
+        slot_waits(found),
         niceness,
         read_slow_callbacks(slow),
     )
@@ -202,8 +198,6 @@ def _figures_table(conditions: list[Condition]) -> str:
             "lag p50 (ms)",
             "lag p99 (ms)",
             "lag max (ms)",
-            "drift p50 (ms)",
-            "drift p99 (ms)",
             "load avg (start, end)",
             "runner nice",
             "runner CPU (% of a core)",
@@ -216,8 +210,6 @@ def _figures_table(conditions: list[Condition]) -> str:
                 f"{median(c.lags) * 1000:.1f}" if c.lags else "-",
                 _ms(c.lags, 99),
                 _ms(c.lags),
-                f"{median(c.drift) * 1000:.0f}" if c.drift else "-",
-                f"{percentile(c.drift, 99) * 1000:.0f}" if c.drift else "-",
                 f"{c.load_before:.2f}, {c.load_after:.2f}",
                 c.niceness,
                 f"{c.runner_share * 100:.0f}",
@@ -225,6 +217,48 @@ def _figures_table(conditions: list[Condition]) -> str:
             )
             for c in conditions
         ],
+    )
+
+
+def _free_slot_drift(c: Condition) -> list[float]:
+    """The drift of the runs that found a run slot free: what the runner adds when it is not saturated."""
+    return [d for d, slot in zip(c.drift, c.drift_by_cause["run_slot"], strict=True) if slot < SLOT_WAIT_SECONDS]
+
+
+def _drift_table(conditions: list[Condition]) -> str:
+    def p50_p99(values: list[float]) -> str:
+        return f"{median(values) * 1000:.0f} / {percentile(values, 99) * 1000:.0f}" if values else "-"
+
+    rows = []
+    for c in conditions:
+        parts = c.drift_by_cause
+        waited = sum(c.slot_waits.values())
+        rows.append(
+            (
+                c.name,
+                len(c.drift),
+                p50_p99(c.drift),
+                _ms(c.drift),
+                p50_p99(parts["scheduler"]),
+                p50_p99(parts["run_slot"]),
+                p50_p99(parts["setup"]),
+                f"{waited} ({', '.join(f'{n} {k}' for k, n in sorted(c.slot_waits.items()))})" if waited else "0",
+                p50_p99(_free_slot_drift(c)),
+            )
+        )
+    return table(
+        (
+            "condition",
+            "runs started",
+            "drift p50 / p99 (ms)",
+            "drift max (ms)",
+            "of it: scheduler p50 / p99 (ms)",
+            "run slot p50 / p99 (ms)",
+            "setup p50 / p99 (ms)",
+            "runs that waited for a slot",
+            "drift of the others p50 / p99 (ms)",
+        ),
+        rows,
     )
 
 
@@ -312,10 +346,12 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
         "client and its TLS context built by the first run, start-up's objects walked by every full garbage "
         "collection (no `gc.freeze`), `/metrics` encoded on the loop.",
         "Lag: how late a 50 ms sleep in the runner's loop woke, over the whole window. Drift: a run's start minus "
-        "its planned time, from the log (`bench.drift`); a scenario that ran once has none. Drift also holds the "
-        "wait for one of `runner.max_concurrent_runs` slots: "
-        + "; ".join(f"{c.name}: {c.slot_bound} of {c.runs} runs started with every slot taken" for c in conditions)
-        + ".",
+        "its planned time, as the runner measures it (APScheduler's planned run time, logged on `run finished` as "
+        "`planned_at` and `start_delay_seconds`, read by `bench.drift`), split by cause: the scheduler (APScheduler's "
+        "wake-up and the loop until the job began), the wait for one of `runner.max_concurrent_runs` run slots "
+        f"(every one taken), and setup (building the run before its clock starts). A run that waited "
+        f"{SLOT_WAIT_SECONDS * 1000:g} ms or more for a slot is counted, by scenario; the last column is the drift "
+        "of the runs that found a slot free.",
         "Sources: every callback that held the loop for 2 ms or more, timed around `Handle._run`; a thread samples "
         "the loop thread's stack every millisecond while one runs (switch interval lowered to 1 ms so it gets the "
         "GIL) and the innermost known frame names the source (`bench.loop_sources.SOURCES`); a callback's time is "
@@ -334,6 +370,7 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
     body = "\n\n".join(
         [
             _figures_table(conditions),
+            _drift_table(conditions),
             _sources_table(conditions),
             _on_cpu_table(conditions),
             "\n".join(f"- {n}" for n in notes),
@@ -343,6 +380,8 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
         c.name: {
             "lag": summary(c.lags) if c.lags else {},
             "drift": summary(c.drift) if c.drift else {},
+            "drift_by_cause": {k: summary(v) for k, v in c.drift_by_cause.items() if v},
+            "slot_waits": c.slot_waits,
             "sources_seconds": shares(c.slow),
             "runner_cpu_share": c.runner_share,
             "chromium_cpu_share": c.chromium_share,

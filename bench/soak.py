@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench.drift import ScenarioSchedule, schedules
+from bench.drift import ScenarioSchedule, by_cause, schedules, slot_waits
 from bench.leftovers import Count, RunnerSessions
 from bench.processes import python_module, stop
 from bench.procfs import cpu_seconds
@@ -322,6 +322,7 @@ def _by_result(f: SoakFigures) -> dict[str, float]:
 def _notes(f: SoakFigures) -> list[str]:
     by_result = _by_result(f)
     lateness = [x for s in f.schedules for x in s.lateness]
+    parts, waits = by_cause(f.schedules), slot_waits(f.schedules)
     tenth = (f.window[1] - f.window[0]) / TENTHS
     notes = [
         f"{f.logged:,} results in {f.seconds:.0f} s (SIGTERM once {f.runs_wanted:,} runs had started); by result: "
@@ -340,10 +341,14 @@ def _notes(f: SoakFigures) -> list[str]:
         "another, which its renderers and helpers share; the benchmark learns those sessions by looking below the "
         "runner every second. Astray: processes of those sessions no longer below the runner while it runs "
         f"(orphaned); left: those still alive {LEFTOVER_WAIT_SECONDS:g} s after the runner exited (`bench.leftovers`).",
-        "Drift is a run's start minus its planned time, recovered from the log (`bench.drift`): over all "
-        f"{len(lateness):,} started runs p50 {median(lateness) * 1000:.0f} ms, "
-        f"p99 {percentile(lateness, 99) * 1000:.0f} ms. A run that comes due while the last is still going is "
-        "recorded as skipped (never queued), so a slow scenario's skips are not drift.",
+        "Drift is a run's start minus its planned time as the runner measures it (`start_delay_seconds` on "
+        f"`run finished`, `bench.drift`): over all {len(lateness):,} started runs p50 {median(lateness) * 1000:.0f} "
+        f"ms, p99 {percentile(lateness, 99) * 1000:.0f} ms; of it the scheduler's part p99 "
+        f"{percentile(parts['scheduler'], 99) * 1000:.0f} ms, the wait for a run slot p99 "
+        f"{percentile(parts['run_slot'], 99) * 1000:.0f} ms ({sum(waits.values())} runs waited for one"
+        + "".join(f"; {n} {k}" for k, n in sorted(waits.items()))
+        + "). A run that comes due while the last is still going is recorded as skipped (never queued), so a "
+        "slow scenario's skips are not drift.",
         f"Event loop lag of the runner (how late a 50 ms sleep woke, sampled all along): p50 "
         f"{median(f.loop_lags) * 1000:.1f} ms, p99 {percentile(f.loop_lags, 99) * 1000:.0f} ms, max "
         f"{max(f.loop_lags, default=0) * 1000:.0f} ms.",

@@ -19,7 +19,7 @@ import pytest
 from bench.alerting import AlertDelay, _started_at, alert_formula
 from bench.blackbox import parse_probe
 from bench.delay_server import delay_of
-from bench.drift import schedules
+from bench.drift import by_cause, schedules, slot_waits
 from bench.leftovers import RunnerSessions
 from bench.loop_sources import OFF_CPU, classify, shares
 from bench.processes import REPO_ROOT, python_module, running
@@ -100,34 +100,54 @@ def test_delay_server_answers_after_the_delay_in_one_segment(tmp_path: Path) -> 
     assert body == b'{"ok": true}\n'  # headers and body arrived in the first read: one send
 
 
-def _line(scenario: str, end: float, duration: float, result: str = "success", target: str = "t") -> dict[str, object]:
-    ts = datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    fields = {"scenario": scenario, "target": target, "ts": ts, "duration_seconds": duration, "result": result}
-    return {"msg": "run finished", **fields}
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def test_drift_recovers_lateness_and_planned_count() -> None:
+def _line(
+    scenario: str, planned: float, late: float, duration: float, slot: float = 0.0, target: str = "t"
+) -> dict[str, object]:
+    """A started run's ``run finished`` line, as serve mode writes it."""
+    causes = {"scheduler": late - slot, "run_slot": slot, "setup": 0.0}
+    return {
+        "msg": "run finished",
+        "scenario": scenario,
+        "target": target,
+        "ts": _iso(planned + late + duration),
+        "duration_seconds": duration,
+        "result": "success",
+        "planned_at": _iso(planned),
+        "start_delay_seconds": late,
+        "start_delay_by_cause": causes,
+    }
+
+
+def _skipped(scenario: str, at: float) -> dict[str, object]:
+    return {"msg": "run finished", "scenario": scenario, "target": "t", "ts": _iso(at), "result": "skipped"}
+
+
+def test_drift_is_read_from_the_log_by_cause_with_the_planned_count() -> None:
     armed = 1_700_000_000.0
     first = armed + 0.4
     late = {3: 0.25, 5: 0.5}
-    lines = [_line("a", first + k * 2 + late.get(k, 0.0) + 0.1, 0.1) for k in range(10) if k != 7]
-    lines.append(_line("a", first + 7 * 2 + 0.0, 0.0, "skipped"))
+    lines = [_line("a", first + k * 2, late.get(k, 0.002), 0.1, slot=0.5 if k == 5 else 0.0) for k in range(10)]
+    lines[7] = _skipped("a", first + 7 * 2)
     (found,) = schedules(lines, {"a": 2.0}, armed)
-    assert len(found.lateness) == 9
-    assert sorted(round(x, 2) for x in found.lateness)[-2:] == [0.25, 0.5]
-    assert median(found.lateness) == pytest.approx(0.0, abs=0.002)
+    assert sorted(found.lateness) == [0.002] * 7 + [0.25, 0.5]
     assert found.first_planned == pytest.approx(first, abs=0.002)
     assert found.planned_until(first + 9 * 2 + 0.5) == 10
     assert found.results == 10
+    parts = by_cause([found])
+    assert sorted(parts["run_slot"])[-1] == 0.5 and max(parts["scheduler"]) == pytest.approx(0.25)
+    assert slot_waits([found]) == {"a": 1}
 
 
 def test_drift_keeps_one_grid_per_target() -> None:
     armed = 1_700_000_000.0
-    lines = [_line("a", armed + 0.3 + k * 2 + 0.1, 0.1, target="x") for k in range(5)]
-    lines += [_line("a", armed + 1.2 + k * 2 + 0.1, 0.1, target="y") for k in range(5)]
+    lines = [_line("a", armed + 0.3 + 4 + k * 2, 0.001, 0.1, target="x") for k in range(5)]
+    lines += [_line("a", armed + 1.2 + k * 2, 0.001, 0.1, target="y") for k in range(5)]
     found = schedules(lines, {"a": 2.0}, armed)
     assert [(s.target, round(s.first_planned - armed, 2)) for s in found] == [("x", 0.3), ("y", 1.2)]
-    assert all(max(s.lateness) < 0.002 for s in found)  # pooled, the two phases would read as 0.9 s late
 
 
 def test_tenths_judge_by_the_lowest_value_and_count_runs() -> None:
