@@ -3,6 +3,7 @@
 In serve mode each started run's line says when the schedule planned it (``planned_at``), how
 much later it started (``start_delay_seconds``: started minus planned, as measured by the
 runner) and why (``start_delay_by_cause``: ``scheduler``, APScheduler's wake-up and the loop;
+``browser_slot``, a browser journey's wait for one of ``runner.browser.max_concurrent_runs``;
 ``run_slot``, the wait for one of ``runner.max_concurrent_runs``; ``setup``, building the run).
 Drift is that figure, read as is. A scenario's grid (first planned run + k x interval, one per
 target) follows from any of its planned times, and gives how many runs were planned.
@@ -74,11 +75,11 @@ def by_cause(found: Iterable[ScenarioSchedule]) -> dict[str, list[float]]:
     return {cause: [run.get(cause, 0.0) for s in found for run in s.causes] for cause in START_DELAY_CAUSES}
 
 
-def slot_waits(found: Iterable[ScenarioSchedule]) -> dict[str, int]:
-    """Per scenario: how many of its runs waited for a run slot (every one was taken)."""
+def slot_waits(found: Iterable[ScenarioSchedule], cause: str = "run_slot") -> dict[str, int]:
+    """Per scenario: how many of its runs waited for a slot (``run_slot`` or ``browser_slot``): every one was taken."""
     waited: dict[str, int] = {}
     for s in found:
-        count = sum(1 for run in s.causes if run.get("run_slot", 0.0) >= SLOT_WAIT_SECONDS)
+        count = sum(1 for run in s.causes if run.get(cause, 0.0) >= SLOT_WAIT_SECONDS)
         if count:
             waited[s.scenario] = waited.get(s.scenario, 0) + count
     return waited

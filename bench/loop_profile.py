@@ -82,6 +82,7 @@ class Condition:
     drift_by_cause: dict[str, list[float]]  # the same runs' drift split by cause (``bench.drift.by_cause``)
     runs: int
     slot_waits: dict[str, int]  # per scenario: runs that waited for a run slot (every one taken)
+    browser_waits: dict[str, int]  # per scenario: browser journeys that waited for a browser
     niceness: int
     slow: list[dict[str, Any]] = field(default_factory=list)
 
@@ -164,6 +165,7 @@ def _measure(
         by_cause(found),
         len(lines),
         slot_waits(found),
+        slot_waits(found, "browser_slot"),
         niceness,
         read_slow_callbacks(slow),
     )
@@ -221,8 +223,14 @@ def _figures_table(conditions: list[Condition]) -> str:
 
 
 def _free_slot_drift(c: Condition) -> list[float]:
-    """The drift of the runs that found a run slot free: what the runner adds when it is not saturated."""
-    return [d for d, slot in zip(c.drift, c.drift_by_cause["run_slot"], strict=True) if slot < SLOT_WAIT_SECONDS]
+    """The drift of the runs that found a slot free: what the runner adds when it is not saturated."""
+    waits = zip(c.drift_by_cause["run_slot"], c.drift_by_cause["browser_slot"], strict=True)
+    return [d for d, slots in zip(c.drift, waits, strict=True) if max(slots) < SLOT_WAIT_SECONDS]
+
+
+def _named(waits: dict[str, int]) -> str:
+    total = sum(waits.values())
+    return f"{total} ({', '.join(f'{n} {k}' for k, n in sorted(waits.items()))})" if total else "0"
 
 
 def _drift_table(conditions: list[Condition]) -> str:
@@ -232,7 +240,6 @@ def _drift_table(conditions: list[Condition]) -> str:
     rows = []
     for c in conditions:
         parts = c.drift_by_cause
-        waited = sum(c.slot_waits.values())
         rows.append(
             (
                 c.name,
@@ -240,9 +247,11 @@ def _drift_table(conditions: list[Condition]) -> str:
                 p50_p99(c.drift),
                 _ms(c.drift),
                 p50_p99(parts["scheduler"]),
+                p50_p99(parts["browser_slot"]),
                 p50_p99(parts["run_slot"]),
                 p50_p99(parts["setup"]),
-                f"{waited} ({', '.join(f'{n} {k}' for k, n in sorted(c.slot_waits.items()))})" if waited else "0",
+                _named(c.slot_waits),
+                _named(c.browser_waits),
                 p50_p99(_free_slot_drift(c)),
             )
         )
@@ -253,9 +262,11 @@ def _drift_table(conditions: list[Condition]) -> str:
             "drift p50 / p99 (ms)",
             "drift max (ms)",
             "of it: scheduler p50 / p99 (ms)",
+            "browser slot p50 / p99 (ms)",
             "run slot p50 / p99 (ms)",
             "setup p50 / p99 (ms)",
-            "runs that waited for a slot",
+            "runs that waited for a run slot",
+            "for a browser",
             "drift of the others p50 / p99 (ms)",
         ),
         rows,
@@ -344,14 +355,16 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
         "'Before' runs the same code with `--as-before` (`bench.serve_instrumented.as_before`): httpcore's "
         "`import sniffio` failing after a search of sys.path on every lock and event it makes, the shared HTTP "
         "client and its TLS context built by the first run, start-up's objects walked by every full garbage "
-        "collection (no `gc.freeze`), `/metrics` encoded on the loop.",
+        "collection (no `gc.freeze`), `/metrics` encoded on the loop, a browser journey queued for its browser "
+        "inside its run (holding a run slot meanwhile) rather than before it.",
         "Lag: how late a 50 ms sleep in the runner's loop woke, over the whole window. Drift: a run's start minus "
         "its planned time, as the runner measures it (APScheduler's planned run time, logged on `run finished` as "
         "`planned_at` and `start_delay_seconds`, read by `bench.drift`), split by cause: the scheduler (APScheduler's "
-        "wake-up and the loop until the job began), the wait for one of `runner.max_concurrent_runs` run slots "
-        f"(every one taken), and setup (building the run before its clock starts). A run that waited "
-        f"{SLOT_WAIT_SECONDS * 1000:g} ms or more for a slot is counted, by scenario; the last column is the drift "
-        "of the runs that found a slot free.",
+        "wake-up and the loop until the job began), a browser journey's wait for one of "
+        "`runner.browser.max_concurrent_runs` browsers, the wait for one of `runner.max_concurrent_runs` run slots, "
+        f"and setup (building the run before its clock starts). A run that waited {SLOT_WAIT_SECONDS * 1000:g} ms "
+        "or more for a slot (every one taken) is counted, by scenario; the last column is the drift of the runs "
+        "that found their slots free.",
         "Sources: every callback that held the loop for 2 ms or more, timed around `Handle._run`; a thread samples "
         "the loop thread's stack every millisecond while one runs (switch interval lowered to 1 ms so it gets the "
         "GIL) and the innermost known frame names the source (`bench.loop_sources.SOURCES`); a callback's time is "
@@ -382,6 +395,7 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
             "drift": summary(c.drift) if c.drift else {},
             "drift_by_cause": {k: summary(v) for k, v in c.drift_by_cause.items() if v},
             "slot_waits": c.slot_waits,
+            "browser_waits": c.browser_waits,
             "sources_seconds": shares(c.slow),
             "runner_cpu_share": c.runner_share,
             "chromium_cpu_share": c.chromium_share,

@@ -156,7 +156,7 @@ class RunnerMetrics:
         )
         self.start_delay = Histogram(
             "synthetic_runner_start_delay_seconds",
-            "How much later than planned a scheduled run started, by cause (scheduler, run_slot, setup)",
+            "How much later than planned a scheduled run started, by cause (scheduler, browser_slot, run_slot, setup)",
             ("region", "cause"),
             buckets=_START_DELAY_BUCKETS,
             registry=r,

@@ -26,7 +26,7 @@ class StepRecord:
     message: str = ""
 
 
-START_DELAY_CAUSES = ("scheduler", "run_slot", "setup")
+START_DELAY_CAUSES = ("scheduler", "browser_slot", "run_slot", "setup")
 """Why a scheduled run started after its planned time (``ScheduledStart.delays``)."""
 
 
@@ -35,15 +35,18 @@ class ScheduledStart:
     """Serve mode's moments before a run's clock starts (unix times): the drift, measured at its source."""
 
     planned_at: float  # the run time APScheduler planned
-    fired_at: float  # the job began (before waiting for a run slot)
+    fired_at: float  # the job began
+    browser_at: float  # a browser journey got one of ``runner.browser.max_concurrent_runs`` (else: fired_at)
     slot_at: float  # it got one of ``runner.max_concurrent_runs``
 
     def delays(self, started_at: float) -> dict[str, float]:
-        """Started minus planned, by cause: APScheduler's wake-up and the loop (``scheduler``), the wait
-        for a run slot (``run_slot``: the runner saturated), building the run (``setup``)."""
+        """Started minus planned, by cause: APScheduler's wake-up and the loop (``scheduler``), the waits
+        for a browser (``browser_slot``) and for a run slot (``run_slot``: the runner saturated), building
+        the run (``setup``)."""
         return {
             "scheduler": self.fired_at - self.planned_at,
-            "run_slot": self.slot_at - self.fired_at,
+            "browser_slot": self.browser_at - self.fired_at,
+            "run_slot": self.slot_at - self.browser_at,
             "setup": started_at - self.slot_at,
         }
 

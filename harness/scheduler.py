@@ -5,7 +5,8 @@ Each (scenario, target) is one APScheduler job with ``max_instances=1`` (a run n
 itself: a run that comes due while the last is still going is dropped and counted as
 ``skipped``) and ``coalesce=False``: after a stalled loop every missed run time is reported
 (run, skipped or missed), never silently merged into one, so no planned run is lost. Each run
-knows the time it was planned for (``_planned``), so its start delay is measured, not guessed. Start
+knows the time it was planned for (``_planned``), so its start delay is measured, not guessed. A
+browser journey waits for a browser before it takes a run slot (``_browser_turn``). Start
 times are spread by a one-off random offset rather than APScheduler's per-run ``jitter``,
 which makes the schedule drift. On SIGTERM/SIGINT the scheduler stops,
 ``/readyz`` answers 503, in-flight runs get a grace period, then are cancelled and recorded
@@ -22,7 +23,7 @@ import random
 import signal
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -51,6 +52,9 @@ __all__ = ["Service"]
 
 log = logging.getLogger("runner")
 
+BROWSER_TAG = "browser"
+"""The tag of the scenarios that drive the browser (one page of ``runner.browser``'s pool per run)."""
+
 
 class Service:
     """The scheduled runner: one process, one region."""
@@ -76,6 +80,7 @@ class Service:
         self.in_flight: set[asyncio.Future[None]] = set()
         self.bound_port: int | None = None
         self._slots = asyncio.Semaphore(runtime.settings.runner.max_concurrent_runs)
+        self._browser_turns = asyncio.Semaphore(runtime.settings.runner.browser.max_concurrent_runs)
         self._planned: dict[str, deque[datetime]] = {}  # per job: submitted run times its calls have yet to take
         self._scheduler: AsyncIOScheduler | None = None
         self.pages_port: int | None = None  # the pages' own listener, when runner.pages.listen sets one
@@ -146,17 +151,31 @@ class Service:
                 return planned.timestamp()
         return None
 
+    @contextlib.asynccontextmanager
+    async def _browser_turn(self, plan: ScenarioPlan) -> AsyncIterator[float]:
+        """A browser journey's turn at one of ``runner.browser.max_concurrent_runs`` browsers, taken
+        before its run slot (yields when it got it). Queued inside its run instead, for the browser
+        pool's page slot, it held a run slot all the while: a burst of browser journeys left the API
+        runs a few slots, and they started late. Holding a turn, its page slot is always free."""
+        if BROWSER_TAG not in plan.scenario.tags:
+            yield time.time()
+            return
+        async with self._browser_turns:
+            yield time.time()
+
     async def _execute(self, key: str, planned_at: float | None) -> None:
         plan = self.plans[key]
         started = False
         fired_at = time.time()
         try:
-            async with self._slots:
+            async with self._browser_turn(plan) as browser_at, self._slots:
                 if self.stopping.is_set():
                     self._record_dropped(plan, "runner is shutting down")
                     return
                 started = True
-                scheduled = ScheduledStart(planned_at, fired_at, time.time()) if planned_at is not None else None
+                scheduled = None
+                if planned_at is not None:
+                    scheduled = ScheduledStart(planned_at, fired_at, browser_at, time.time())
                 await execute(self.runtime, plan, scheduled)
         except asyncio.CancelledError:
             if not started:  # cancelled while waiting for a slot: still a result, never lost

@@ -11,10 +11,13 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from config.loader import load_settings
+from harness import About
+from harness.browser import pool_for
 from harness.discovery import ScenarioPlan, options_for
 from harness.results import START_DELAY_CAUSES, RunResult
 from harness.run import Run
@@ -43,15 +46,29 @@ class RecordingRuntime(Runtime):
 class Staller(Scenario):
     """A scenario bug: synchronous work that holds the event loop."""
 
-    name = "staller"
+    about = About("staller", tags=(), interval="1m", timeout="30s")
 
     async def journey(self, run: Run) -> None:
         async with run.step("hold the loop"):
             time.sleep(STALL_SECONDS)
 
 
+class HoldsABrowser(Scenario):
+    """A browser journey as the pool sees it: one of its page slots for a while (no Chromium needed)."""
+
+    about = About("holds_a_browser", tags=("browser",), interval="1m", timeout="30s")
+
+    async def journey(self, run: Run) -> None:
+        async with run.step("start the browser"), pool_for(run.runtime).slots:
+            await asyncio.sleep(STALL_SECONDS)
+
+
+class AlsoHoldsABrowser(HoldsABrowser):
+    about = About("also_holds_a_browser", tags=("browser",), interval="1m", timeout="30s")
+
+
 async def serve_for(
-    tmp_path: Path, url: str, scenarios: list[tuple[type[Scenario], float]], seconds: float, **runner: int
+    tmp_path: Path, url: str, scenarios: list[tuple[type[Scenario], float]], seconds: float, **runner: Any
 ) -> RecordingRuntime:
     runtime = RecordingRuntime(load_settings(local_config(tmp_path, url, runner=runner)))
     runtime.results = []
@@ -117,3 +134,31 @@ async def test_a_wait_for_a_run_slot_is_its_own_cause_logged_and_exported(
     waits = sample("synthetic_runner_start_delay_seconds_count", {"region": REGION, "cause": "run_slot"})
     assert waits == len([r for r in runtime.results if r.planned_at is not None])
     assert (sample("synthetic_runner_start_delay_seconds_sum", {"region": REGION, "cause": "run_slot"}) or 0) > 0
+
+
+async def test_a_browser_journey_waits_for_a_browser_without_holding_a_run_slot(
+    tmp_path: Path, fake_platform: FakePlatform
+) -> None:
+    """Two browser journeys, one browser, two run slots: the second waits for the browser before its run,
+    not inside it, so the API runs due meanwhile still find a run slot."""
+    runtime = await serve_for(
+        tmp_path,
+        fake_platform.url,
+        [(HoldsABrowser, 30.0), (AlsoHoldsABrowser, 30.0), (s.Quick, QUICK_INTERVAL)],
+        1.8,
+        max_concurrent_runs=2,
+        browser={"max_concurrent_runs": 1},
+    )
+    journeys = started(runtime, "holds_a_browser") + started(runtime, "also_holds_a_browser")
+    first, second = sorted(journeys, key=lambda r: r.started_at)
+    first_end = first.started_at + first.duration_seconds
+    assert second.started_at >= first_end - 0.001, "the second journey ran beside the first on the one browser"
+    assert (
+        second.start_delay["browser_slot"] > 0 and second.start_delay["run_slot"] < second.start_delay["browser_slot"]
+    )
+    meanwhile = [r for r in started(runtime, "quick") if r.planned_at and first.started_at < r.planned_at < first_end]
+    assert meanwhile, "no quick run came due while the first journey held the browser"
+    for result in meanwhile:
+        assert result.planned_at is not None
+        slot_at = result.planned_at + sum(result.start_delay[c] for c in ("scheduler", "browser_slot", "run_slot"))
+        assert slot_at < first_end, "a quick run waited for a run slot held by a journey queued for the browser"
