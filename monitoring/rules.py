@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from monitoring.causes import dependency_down, service_down, unless_caused
 from monitoring.durations import parse_duration, scale_duration
 from monitoring.journeys import JOURNEYS, Journey
 from monitoring.model import Alert, Group, Record, RuleFile, RunsLink
@@ -200,7 +201,8 @@ def quorum_alerts(journey: Journey, quorum: int) -> tuple[Alert, ...]:
     )
     page = Alert(
         name="JourneyFailingMultiRegion",
-        expr=f"{failing} >= {quorum}",
+        # Not where a cause of it fails at the same evaluation: see monitoring/causes.py.
+        expr=unless_caused(f"{failing} >= {quorum}", journey, quorum),
         severity="page",
         layer="synthetic",
         for_=journey.page_for,
@@ -593,11 +595,9 @@ def shard_rules() -> tuple[Record, Alert]:
 # --- the services' /health and /liveness, probed from outside --------------------------
 
 
-# Causes fire no later than their symptoms and outlive them, or a symptom pages on its own:
-# one failed uptime run (every 15 s) and 15s make the cause, while a journey needs two failed
-# runs and its page_for (bets and deposits, every 20 s and 0s, may beat a Vault outage's cause);
+# One failed uptime run (every 15 s) and 15s make a cause: a single failed run is gone by the
+# next evaluation. A journey's page is held back while its cause is pending (monitoring/causes.py);
 # after recovery a journey clears only on its next run, so the cause keeps firing that long.
-# 15s is one uptime interval: a single failed run is gone by the next evaluation.
 _CAUSE_FOR = "15s"
 _CAUSE_KEEPS_FIRING = "5m"
 
@@ -608,15 +608,7 @@ def health_alerts(settings: RuleSettings) -> Group:
     rules = (
         Alert(
             name="ServiceDown",
-            # A /health that fails because it names a failing dependency is DependencyDown's:
-            # the service itself still answers, and its other features may work.
-            expr=(
-                "count by (service, target) (\n"
-                f"  (max by (service, target, region) (synthetic_service_up{{{SCHEDULED}}}) == 0)\n"
-                "  unless on (service, target, region)\n"
-                f"  (min by (service, target, region) (synthetic_dependency_up{{{SCHEDULED}}}) == 0)\n"
-                f") >= {settings.quorum}"
-            ),
+            expr=service_down(settings.quorum),
             severity="page",
             layer="health",
             for_=_CAUSE_FOR,
@@ -630,11 +622,7 @@ def health_alerts(settings: RuleSettings) -> Group:
         ),
         Alert(
             name="DependencyDown",
-            expr=(
-                "count by (service, dependency, target) (\n"
-                f"  max by (service, dependency, target, region) (synthetic_dependency_up{{{SCHEDULED}}}) == 0\n"
-                f") >= {settings.quorum}"
-            ),
+            expr=dependency_down(settings.quorum),
             severity="page",
             layer="health",
             for_=_CAUSE_FOR,

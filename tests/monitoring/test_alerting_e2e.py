@@ -14,11 +14,14 @@ they read 5 min to 3 d of history, and a test with minutes of it sees any outage
 budget gone (``slo_test.yml`` covers them with promtool).
 
 1. ``chat_down``: Room-Service's ``/health`` reports its ``chat`` dependency down from both
-   regions, so ``DependencyDown`` pages. The chat journey (``JourneyFailingMultiRegion``, no
-   ``region`` label: the quorum) and uptime's fire in Prometheus, but they are its symptoms:
-   Alertmanager inhibits them, and nothing else pages. Fault off: everything resolves.
+   regions, so ``DependencyDown`` pages. The chat and uptime journeys fail from both regions,
+   but they are its symptoms: their pages (``JourneyFailingMultiRegion``) do not even go
+   pending while the cause holds, and nothing else pages. Fault off: everything resolves.
 2. ``stake_limit_not_enforced``: a guardrail gives way. Only the ``eu`` runner probes the
    guardrails, so ``GuardrailBreached`` pages from one region, at once, with no quorum.
+3. ``db_down``: a whole-Vault outage (every balance, bet and payment fails). Bets fail from
+   both regions and their page has ``for: 0s``, faster than the cause's ``for:``; still the
+   on-call gets one page, ``DependencyDown`` for Vault's database, also while Vault recovers.
 
 The time from fault on to the page is printed and recorded in ``bench/TIME_TO_ALERT.md``.
 
@@ -34,6 +37,7 @@ fault clears, and a stopped agent makes its region silent (``RegionSilent``).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -52,7 +56,7 @@ import pytest
 
 from harness.discovery import discover
 from monitoring.alertmanager import AlertmanagerSettings, write_alertmanager
-from monitoring.durations import scale_duration
+from monitoring.durations import parse_duration, scale_duration
 from monitoring.prometheus_config import (
     AgentSettings,
     PrometheusSettings,
@@ -71,10 +75,11 @@ SPEED = 20
 SCALE = Decimal(1) / SPEED
 Regions = Mapping[str, tuple[str, ...]]
 REGIONS: Regions = {
-    "eu": ("uptime", "chat", "guardrails"),
-    "us": ("uptime", "chat"),
+    "eu": ("uptime", "chat", "guardrails", "bet_settlement"),
+    "us": ("uptime", "chat", "bet_settlement"),
 }
-"""Scenarios per runner: the guardrails from one region only, to show they need no quorum."""
+"""Scenarios per runner: the guardrails from one region only, to show they need no quorum;
+bets from both, the fastest page that a Vault outage could send on its own."""
 FLEET_SPEED = 60
 """The fleet's time: rates_freshness every second, the single-region warning's for: 5 s."""
 FLEET_REGIONS: Regions = {"eu": ("rates_freshness",), "us": ("rates_freshness",)}
@@ -383,6 +388,23 @@ def _inhibited(stack: Alerting, alertname: str, **labels: str) -> bool:
     )
 
 
+def _failing_from_both(stack: Alerting, *journeys: str) -> bool:
+    """Each of ``journeys`` fails from both regions, as Prometheus counts them."""
+    failing = stack.query(f'synthetic:journey_regions_failing:count{{journey=~"{"|".join(journeys)}"}} >= 2')
+    return len(failing) == len(journeys)
+
+
+def _journey_pages_since(stack: Alerting, since: float, *journeys: str) -> list[dict[str, Any]]:
+    """The quorum pages of ``journeys`` that were pending or firing in Prometheus since ``since``."""
+    selector = f'ALERTS{{alertname="JourneyFailingMultiRegion", journey=~"{"|".join(journeys)}"}}'
+    return stack.query(f"max_over_time({selector}[{math.ceil(time.time() - since)}s])")
+
+
+def _settle(stack: Alerting) -> None:
+    """Wait out what could still reach the pager: three evaluations and the pages' group_wait."""
+    time.sleep(3 + parse_duration(_scaled(AlertmanagerSettings().page_group_wait)) / 1000)
+
+
 def _bounds(phase: str, interval: float, for_: str, measured: float) -> str:
     """One line for bench/TIME_TO_ALERT.md: the measurement and what bounds it."""
     shipped = AlertmanagerSettings()
@@ -392,7 +414,7 @@ def _bounds(phase: str, interval: float, for_: str, measured: float) -> str:
     )
 
 
-def test_chat_down_pages_its_cause_once_and_a_guardrail_breach_pages_at_once(stack: Stack) -> None:
+def test_causes_page_once_and_a_guardrail_breach_pages_at_once(stack: Stack) -> None:
     intervals = _intervals()
     rules = {alert.name: alert for alert in all_alerts()}
     _until(stack, lambda: _passing_everywhere(stack), "every scenario to pass from every region", timeout=60)
@@ -408,21 +430,12 @@ def test_chat_down_pages_its_cause_once_and_a_guardrail_breach_pages_at_once(sta
     print(f"\nchat_down -> DependencyDown page in {chat_delay:.2f} s")
     assert stack.pages() == [cause], stack.diagnose()
 
-    # The journeys fail from both regions: their pages fire, but Alertmanager holds them back.
+    # The chat and uptime journeys fail from both regions, but their pages never even go pending:
+    # a page that fired would race the cause to the pager (monitoring/causes.py).
     journey = {**page, "layer": "synthetic"}
-    chat_pages: list[dict[str, str]] = []
-
-    def journey_pages_inhibited() -> bool:
-        # Kept from the query that held: a second query may land between two evaluations.
-        chat_pages[:] = _firing_named(stack, "JourneyFailingMultiRegion", journey="chat")
-        return bool(chat_pages) and all(
-            _inhibited(stack, "JourneyFailingMultiRegion", journey=name) for name in ("chat", "uptime")
-        )
-
-    _until(stack, journey_pages_inhibited, "the chat and uptime journey pages to fire, inhibited", timeout=60)
-    (chat_page,) = chat_pages
-    assert chat_page == {**journey, "alertname": "JourneyFailingMultiRegion", "journey": "chat", "team": "realtime"}
-    assert "region" not in chat_page, "a multi-region page stands for the quorum, not one region"
+    _until(stack, lambda: _failing_from_both(stack, "chat", "uptime"), "chat and uptime to fail", timeout=60)
+    _settle(stack)
+    assert not _journey_pages_since(stack, fault_on, "chat", "uptime"), stack.diagnose()
     assert not _firing_named(stack, "ServiceDown"), "Room-Service is up: only its chat dependency is down"
     assert [_key(labels) for labels in stack.pages()] == [_key(cause)], stack.diagnose()
 
@@ -459,8 +472,27 @@ def test_chat_down_pages_its_cause_once_and_a_guardrail_breach_pages_at_once(sta
     assert stack.pages()[1:] == [breach], stack.diagnose()
     assert not [labels for labels in stack.webhook.delivered("/chat") if labels["severity"] == "page"]
 
+    # 3. Vault loses its database: bets fail from both regions, and their page must not beat the cause.
+    fault_on = time.time()
+    stack.sandbox.fault_on("db_down")
+    vault_cause = {**cause, "service": "vault", "dependency": "database"}
+    paged = _until(stack, lambda: len(stack.pages()) > 2, "the db_down page", timeout=60)
+    vault_delay = paged - fault_on
+    print(f"db_down -> {stack.pages()[2]['alertname']} page in {vault_delay:.2f} s")
+    _until(stack, lambda: _failing_from_both(stack, "bets", "uptime"), "bets and uptime to fail", timeout=30)
+    _settle(stack)
+    assert [_key(labels) for labels in stack.pages()[2:]] == [_key(vault_cause)], stack.diagnose()
+    assert not _journey_pages_since(stack, fault_on, "bets", "uptime"), stack.diagnose()
+
+    # Vault is back: uptime passes before bets do, and the cause keeps their page silenced meanwhile.
+    stack.sandbox.fault_off("db_down")
+    _until(stack, lambda: _passing_everywhere(stack), "every scenario to pass again", timeout=60)
+    _settle(stack)
+    assert [_key(labels) for labels in stack.pages()[2:]] == [_key(vault_cause)], stack.diagnose()
+
     for line in (
         _bounds("chat_down -> DependencyDown", intervals["uptime"], rules["DependencyDown"].for_, chat_delay),
+        _bounds("db_down -> DependencyDown", intervals["uptime"], rules["DependencyDown"].for_, vault_delay),
         _bounds(
             "stake_limit_not_enforced -> GuardrailBreached",
             intervals["guardrails"],
