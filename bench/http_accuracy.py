@@ -20,9 +20,12 @@ delta in the worker.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +35,7 @@ import httpx
 
 from bench.blackbox import parse_probe, probe_url, running_blackbox
 from bench.http_serve import NAME as DELAY_SCENARIO
-from bench.http_worker import VARIANTS
+from bench.http_worker import BEFORE_SOCKETS, VARIANTS
 from bench.load import hammer, run_fast
 from bench.processes import Child, python_module, running
 from bench.procfs import ALL_CPUS, cpu_seconds, pin
@@ -43,7 +46,7 @@ from bench.serve import running_serve
 from bench.stats import median, percentile
 from harness.discovery import discover
 
-__all__ = ["NAME", "run"]
+__all__ = ["NAME", "main", "run"]
 
 NAME = "http"
 TITLE = "1. HTTP probe: accuracy and cost against blackbox_exporter"
@@ -67,6 +70,7 @@ TOOLS = {
     "blackbox_http": "blackbox_exporter (sum of `probe_http_duration_seconds`)",
     "exchange": "ours: `exchange()` on a shared client, keep-alive off",
     "scenario": "ours: a scenario's `ServiceClient`, phases exported",
+    BEFORE_SOCKETS: "ours before `probes.sockets`: `exchange()` keep-alive off on httpcore's default network layer",
 }
 
 
@@ -141,9 +145,11 @@ def _worker(args: list[str], tool_core: int | None) -> WorkerResult:
     )
 
 
-def _alone(count: int, work: Path, tool_core: int | None, helper: set[int] | None) -> dict[str, Measured]:
+def _alone(
+    count: int, work: Path, tool_core: int | None, helper: set[int] | None, variants: Sequence[str] = VARIANTS
+) -> dict[str, Measured]:
     """Each tool in turn, sequential probes at every delay: errors and CPU per probe."""
-    measured = {tool: Measured() for tool in TOOLS}
+    measured = {tool: Measured() for tool in ("blackbox", "blackbox_http", *variants)}
     server_command = python_module("bench.delay_server")
     with (
         running(server_command, work / "delay.log", ready=r"listening (\S+)", cpus=helper) as server,
@@ -159,7 +165,7 @@ def _alone(count: int, work: Path, tool_core: int | None, helper: set[int] | Non
                 _record_blackbox(measured, client, blackbox.url, target, delay)
             bb_cpu = (cpu_seconds(blackbox.pid) - before) / count
             measured["blackbox"].cpu_per_probe[delay] = measured["blackbox_http"].cpu_per_probe[delay] = bb_cpu
-            for variant in VARIANTS:
+            for variant in variants:
                 out = _worker(["sequential", "--url", target, "--count", str(count), "--variant", variant], tool_core)
                 measured[variant].errors[delay] = [d - delay / 1000 for d in out.durations]
                 measured[variant].cpu_per_probe[delay] = out.cpu_seconds / count
@@ -453,3 +459,33 @@ def _section(
         "thread_rss_kib_added": extras["thread_kib"],
     }
     return Section(NAME, TITLE, ".venv/bin/python -m bench --only http", body, goals, data=data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.http_accuracy [--count N] [--before]``: the alone condition only, printed
+    (RESULTS.md is left alone); ``--before`` adds ``exchange()`` on httpcore's default network layer."""
+    parser = argparse.ArgumentParser(prog="python -m bench.http_accuracy")
+    parser.add_argument("--count", type=int, default=FULL_PROBES, help="probes per delay and tool")
+    parser.add_argument("--before", action="store_true", help=f"add the {BEFORE_SOCKETS!r} variant")
+    args = parser.parse_args(argv)
+    variants = (*VARIANTS, BEFORE_SOCKETS) if args.before else VARIANTS
+    tool_core, helper_core = _cores()
+    helper = {helper_core} if helper_core is not None else None
+    print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    if helper is not None:
+        pin(helper)
+    with tempfile.TemporaryDirectory(prefix="mg-http-alone-") as work:
+        measured = _alone(args.count, Path(work), tool_core, helper, variants)
+    for tool, m in measured.items():
+        shown = ", ".join(
+            f"{d} ms: {ms(median(m.errors[d]))} / {ms(percentile(m.errors[d], 99))}, CPU {ms(m.cpu_per_probe[d])}"
+            for d in DELAYS_MS
+        )
+        print(f"{tool}: error median / p99 (ms): {shown}; failures {m.failures}")
+    for variant in variants:
+        print(_accuracy_goal(ALONE, measured, (variant,)).line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

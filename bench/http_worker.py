@@ -1,6 +1,6 @@
 """Our HTTP probe in a loop, alone in its own process, so that its CPU time is its own.
 
-    python -m bench.http_worker sequential --url URL --count N [--variant exchange|scenario] [--cpu C]
+    python -m bench.http_worker sequential --url URL --count N [--variant exchange|scenario|exchange-anyio] [--cpu C]
     python -m bench.http_worker saturate   --url URL --seconds S --concurrency K [--variant ...] [--cpu C]
     python -m bench.http_worker thread     --url URL --count N [--cpu C]   # memory the timing thread adds
 
@@ -10,7 +10,9 @@ The variants are the two paths scenarios take: ``exchange`` is ``probes.http.exc
 shared client with keep-alive off (each probe opens its own connection, as blackbox_exporter
 does); ``scenario`` is a scenario's ``ServiceClient`` on a client built as the runtime builds
 its own (keep-alive on), its phases exported to ``synthetic_http_phase_duration_seconds`` as
-a run exports them. Runs on the standard asyncio loop, as the runner does.
+a run exports them. ``exchange-anyio`` is ``exchange`` as it was before ``probes.sockets``, on
+httpcore's default network layer (for a before/after comparison). Runs on the standard
+asyncio loop, as the runner does.
 """
 
 from __future__ import annotations
@@ -32,21 +34,26 @@ from harness.http_thread import HttpThread
 from harness.metrics import RunnerMetrics, ScenarioMetrics
 from probes.conditions import parse_conditions
 from probes.context import ProbeContext
-from probes.http import exchange, trusted_tls_context
+from probes.http import A_CONNECTION_PER_EXCHANGE, exchange, new_client, trusted_tls_context
 
-__all__ = ["VARIANTS", "main", "make_prober"]
+__all__ = ["BEFORE_SOCKETS", "VARIANTS", "main", "make_prober"]
 
 WARMUP_PROBES = 3
 CONDITIONS = ("[STATUS] == 200",)
 VARIANTS = ("exchange", "scenario")
+BEFORE_SOCKETS = "exchange-anyio"
 
 Prober = Callable[[], Awaitable[float | None]]  # one probe: its measured seconds, None when it failed
 
 
 def make_prober(url: str, variant: str) -> tuple[Prober, Callable[[], Awaitable[None]]]:
     """A zero-argument coroutine function probing ``url`` once, and how to close what it holds."""
-    if variant == "exchange":
-        client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0), trust_env=False)
+    if variant in ("exchange", BEFORE_SOCKETS):
+        client = (
+            new_client(trusted_tls_context(), trust_env=False)
+            if variant == "exchange"
+            else httpx.AsyncClient(limits=A_CONNECTION_PER_EXCHANGE, trust_env=False, follow_redirects=False)
+        )
         conditions = parse_conditions(CONDITIONS)
 
         async def exchange_once() -> float | None:
@@ -55,13 +62,8 @@ def make_prober(url: str, variant: str) -> tuple[Prober, Callable[[], Awaitable[
 
         return exchange_once, client.aclose
     if variant == "scenario":
-        http = HttpThread(
-            httpx.AsyncClient(
-                verify=trusted_tls_context(),
-                follow_redirects=False,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            )
-        )
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # the runtime's
+        http = HttpThread(new_client(trusted_tls_context(), limits))
         metrics = ScenarioMetrics(RunnerMetrics("bench", (), ()), "http_accuracy", "delay")
         base, _, path = url.partition("/delay/")
         service = ServiceClient(
@@ -123,11 +125,11 @@ async def saturate(url: str, seconds: float, concurrency: int, variant: str) -> 
 
 async def thread_cost(url: str, count: int) -> dict[str, object]:
     """RSS the timing thread adds: ``count`` probes on this loop first, then as many through a ``HttpThread``."""
-    async with httpx.AsyncClient(trust_env=False) as client:
+    async with new_client(trusted_tls_context(), trust_env=False) as client:
         for _ in range(count):
             await exchange(client, "GET", url, ProbeContext(), expect_json=False)
     before, wall = rss_kib(os.getpid()), time.perf_counter()
-    http = HttpThread(httpx.AsyncClient(trust_env=False))
+    http = HttpThread(new_client(trusted_tls_context(), trust_env=False))
     try:
         for _ in range(count):
             await http.exchange("GET", url, ProbeContext(), expect_json=False)
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.http_worker")
     parser.add_argument("mode", choices=["sequential", "saturate", "thread"])
     parser.add_argument("--url", required=True, help="http://127.0.0.1:PORT/delay/MS")
-    parser.add_argument("--variant", choices=VARIANTS, default="exchange")
+    parser.add_argument("--variant", choices=(*VARIANTS, BEFORE_SOCKETS), default="exchange")
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=32)

@@ -23,7 +23,7 @@ from harness.shards import WHOLE, Shard
 from harness.tracing import Tracing
 from harness.upload import ArtifactUploads
 from probes.credentials import register_credential_header
-from probes.http import trusted_tls_context
+from probes.http import new_client, trusted_tls_context
 
 if TYPE_CHECKING:
     from probes.browser_pool import BrowserPool
@@ -91,13 +91,8 @@ class Runtime:
     def http(self) -> HttpThread:
         """The scenarios' HTTP client, timed on a loop of its own (``harness.http_thread``)."""
         if self._http is None:
-            self._http = HttpThread(
-                httpx.AsyncClient(
-                    verify=trusted_tls_context(),
-                    follow_redirects=False,
-                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                )
-            )
+            limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+            self._http = HttpThread(new_client(trusted_tls_context(), limits))
         return self._http
 
     def record(self, result: RunResult) -> None:

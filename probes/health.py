@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from probes.context import ProbeContext
-from probes.http import DEFAULT_MAX_BODY_BYTES, exchange, trusted_tls_context
+from probes.http import DEFAULT_MAX_BODY_BYTES, exchange, new_client, trusted_tls_context
 from probes.result import HealthResult, HttpReply, HttpResult, Reason
 
 __all__ = ["HealthModule", "probe"]
@@ -42,7 +41,7 @@ def _names(failing: list[str]) -> str:
 
 async def probe(target: str, module: HealthModule, ctx: ProbeContext) -> HealthResult:
     base = target.rstrip("/")
-    async with httpx.AsyncClient(verify=trusted_tls_context(), follow_redirects=False) as client:
+    async with new_client(trusted_tls_context()) as client:
 
         async def read(path: str, expect_json: bool) -> HttpResult:
             return await exchange(

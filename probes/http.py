@@ -23,18 +23,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from probes.conditions import Condition, parse_conditions
 from probes.context import ProbeContext
 from probes.result import HttpReply, HttpResult, Reason
+from probes.sockets import on_bare_sockets
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "HttpModule",
     "probe",
     "exchange",
+    "new_client",
     "describe_failure",
     "size_text",
     "trusted_tls_context",
 ]
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # an answer larger than this is read no further: unexpected_body
+A_CONNECTION_PER_EXCHANGE = httpx.Limits(max_keepalive_connections=0)  # as blackbox_exporter probes
 
 
 def size_text(n: int) -> str:
@@ -283,9 +286,18 @@ def _trusting(cafile: str | None, capath: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
+def new_client(
+    verify: ssl.SSLContext, limits: httpx.Limits = A_CONNECTION_PER_EXCHANGE, trust_env: bool = True
+) -> httpx.AsyncClient:
+    """A client as probes use one: redirects never followed, connections on bare sockets
+    (``probes.sockets``: what a probe times is the wire, not extra loop turns). Keep-alive is off
+    unless ``limits`` allow it: each exchange then connects, as blackbox_exporter does."""
+    return on_bare_sockets(httpx.AsyncClient(verify=verify, follow_redirects=False, limits=limits, trust_env=trust_env))
+
+
 async def probe(target: str, module: HttpModule, ctx: ProbeContext) -> HttpResult:
     """Probe ``target`` (a base URL) with one request as ``module`` describes, on a fresh connection."""
-    async with httpx.AsyncClient(verify=_tls_context(module.verify_tls), follow_redirects=False) as client:
+    async with new_client(_tls_context(module.verify_tls)) as client:
         return await exchange(
             client,
             module.method,
