@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import ipaddress
+import os
 import select
 import socket
 import ssl
@@ -49,29 +50,36 @@ def _done(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+async def _ready(sock: socket.socket, writable: bool, timeout: float | None) -> None:
+    """Until ``sock`` is readable (or writable), or ``TimeoutError`` after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    fd = sock.fileno()
+    ready: asyncio.Future[None] = loop.create_future()
+    if writable:
+        loop.add_writer(fd, _done, ready)
+    else:
+        loop.add_reader(fd, _done, ready)
+    try:
+        if timeout is None:
+            await ready
+        else:
+            async with asyncio.timeout(timeout):
+                await ready
+    finally:
+        (loop.remove_writer if writable else loop.remove_reader)(fd)
+
+
+def _ready_now(sock: socket.socket, events: int) -> bool:
+    poll = select.poll()
+    poll.register(sock, events)
+    return bool(poll.poll(0))
+
+
 class SocketStream(httpcore.AsyncNetworkStream):
     """One connected non-blocking socket (plain or TLS), read and written on the running loop."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-
-    async def _wait(self, writable: bool, timeout: float | None) -> None:
-        """Until the socket is readable (or writable), or ``TimeoutError`` after ``timeout``."""
-        loop = asyncio.get_running_loop()
-        fd = self._sock.fileno()
-        ready: asyncio.Future[None] = loop.create_future()
-        if writable:
-            loop.add_writer(fd, _done, ready)
-        else:
-            loop.add_reader(fd, _done, ready)
-        try:
-            if timeout is None:
-                await ready
-            else:
-                async with asyncio.timeout(timeout):
-                    await ready
-        finally:
-            (loop.remove_writer if writable else loop.remove_reader)(fd)
 
     async def _retrying(self, operation: Callable[[], T], timeout: float | None, writing: bool = False) -> T:
         """``operation`` until it no longer would block; TLS may want the other direction."""
@@ -79,11 +87,11 @@ class SocketStream(httpcore.AsyncNetworkStream):
             try:
                 return operation()
             except ssl.SSLWantReadError:
-                await self._wait(False, timeout)
+                await _ready(self._sock, False, timeout)
             except ssl.SSLWantWriteError:
-                await self._wait(True, timeout)
+                await _ready(self._sock, True, timeout)
             except BlockingIOError:
-                await self._wait(writing, timeout)
+                await _ready(self._sock, writing, timeout)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         with _mapped(httpcore.ReadTimeout, httpcore.ReadError):
@@ -125,11 +133,7 @@ class SocketStream(httpcore.AsyncNetworkStream):
         if info == "socket":
             return sock
         if info == "is_readable":  # a kept-alive connection the server closed (or wrote to) is not reused
-            if sock.fileno() < 0:
-                return True
-            poll = select.poll()
-            poll.register(sock, select.POLLIN)
-            return bool(poll.poll(0))
+            return sock.fileno() < 0 or _ready_now(sock, select.POLLIN)
         return None
 
 
@@ -158,7 +162,14 @@ async def _connected(family: int, address: Address, local_address: str | None) -
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # httpcore writes head and body apart
         if local_address is not None:
             sock.bind((local_address, 0))
-        await asyncio.get_running_loop().sock_connect(sock, address)
+        try:
+            sock.connect(address)
+        except BlockingIOError:  # under way; on loopback the handshake is already done: no loop turn
+            if not _ready_now(sock, select.POLLOUT):
+                await _ready(sock, True, None)
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:
+                raise OSError(error, os.strerror(error)) from None
     except BaseException:
         sock.close()
         raise
