@@ -20,7 +20,7 @@ from probes.context import ProbeContext
 from probes.http import exchange, new_client, trusted_tls_context
 from probes.result import Reason
 from probes.sockets import SocketStream
-from tests.probes.test_tls_probe import make_cert
+from tests.probes.test_tls_probe import make_cert, serving
 
 ANSWER = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"ok": true}'
 KEPT_ALIVE = httpx.Limits(max_keepalive_connections=5)
@@ -40,12 +40,8 @@ async def answering_server(context: ssl.SSLContext | None = None, close_after: b
                     break
         writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with serving(handle, context) as port:
+        yield port
 
 
 async def test_a_probe_client_exchanges_on_bare_sockets() -> None:

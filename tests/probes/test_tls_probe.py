@@ -13,7 +13,7 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,20 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Cert]:
     return {"month": make_cert(folder, 30), "decades": make_cert(folder, 365 * 30)}
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def serving(handle: Handler, context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """``handle`` serving each connection on a free loopback port (TLS with ``context``); yields the port."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 @contextlib.asynccontextmanager
 async def tls_server(cert: Cert) -> AsyncIterator[int]:
     """A real TLS server on a free loopback port that answers nothing and closes."""
@@ -82,12 +96,8 @@ async def tls_server(cert: Cert) -> AsyncIterator[int]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with serving(handle, context) as port:
+        yield port
 
 
 @contextlib.asynccontextmanager
@@ -103,14 +113,12 @@ async def plain_server(answer_nothing: bool) -> AsyncIterator[int]:
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
-        await server.wait_closed()
+    async with serving(handle) as port:
+        try:
+            yield port
+        finally:
+            for writer in held:
+                writer.close()
 
 
 async def test_reads_the_expiry_of_a_verified_certificate(certs: dict[str, Cert]) -> None:
