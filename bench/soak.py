@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from bench.stats import median, percentile
 from bench.tenths import TENTHS, Tenths, runs_per_tenth, tenths
 from harness.discovery import discover
 
-__all__ = ["LONG", "PLANS", "SHORT", "SoakPlan", "run", "run_long", "soak_intervals"]
+__all__ = ["LONG", "PLANS", "SHORT", "SoakPlan", "run", "run_long", "soak", "soak_intervals"]
 
 
 @dataclass(frozen=True)
@@ -129,21 +130,35 @@ def _stats(path: Path) -> list[dict[str, Any]]:
 
 
 def _started(client: httpx.Client, url: str) -> int:
-    samples = scrape(client, url)
+    """Runs started so far; 0 while the runner does not answer in time (a traced runner stalls)."""
+    try:
+        samples = scrape(client, url)
+    except httpx.TimeoutException:
+        return 0
     total = samples.total("synthetic_scenario_runs_total")
     return int(total - samples.total("synthetic_scenario_runs_total", result="skipped"))
 
 
-def soak(plan: SoakPlan, options: BenchOptions) -> Section:
+def soak(
+    plan: SoakPlan,
+    options: BenchOptions,
+    *,
+    only: Collection[str] | None = None,
+    wrapper: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> Section:
+    """``only``: these scenarios rather than all; ``wrapper``: a module and its arguments that runs
+    ``bench.serve_instrumented`` (``bench.rss_trace``); ``env``: the runner's environment."""
     runs_wanted = QUICK_RUNS if options.quick else plan.runs
     work = options.work_dir / plan.name
     work.mkdir(parents=True, exist_ok=True)
     found = discover()
-    names = sorted(QUICK_SCENARIOS if options.quick else found)
+    names = sorted(only or (QUICK_SCENARIOS if options.quick else found))
     intervals = soak_intervals(names, {n: found[n].tags for n in names})
     stats_path, final_path, log_path = work / "stats.jsonl", work / "final-metrics.txt", work / "runner.log"
     sampler = ["--stats", str(stats_path), "--stats-interval", "0.1" if options.quick else f"{SAMPLE_SECONDS:g}"]
-    command = python_module("bench.serve_instrumented", *sampler, "--final-metrics", str(final_path))
+    module, *wrapped = wrapper or ["bench.serve_instrumented"]
+    command = python_module(module, *wrapped, *sampler, "--final-metrics", str(final_path))
     with sandbox_for_bench(work) as sandbox, httpx.Client(trust_env=False) as client:
         config, _ = load(
             work,
@@ -153,7 +168,7 @@ def soak(plan: SoakPlan, options: BenchOptions) -> Section:
             mirrors=MIRRORS,
             runner={"shutdown_grace_seconds": 60, "max_concurrent_runs": MAX_CONCURRENT_RUNS},
         )
-        with running_serve(config, log_path, command=command) as runner:
+        with running_serve(config, log_path, command=command, env=env) as runner:
             armed_at = time.time() - 0.3  # the ready line is printed right after the schedule is armed
             cpu_at_start, deadline = cpu_seconds(runner.pid), armed_at + plan.time_cap_seconds
             sessions = RunnerSessions(runner.pid)

@@ -17,9 +17,14 @@ from pathlib import Path
 
 from harness.results import Outcome, RunResult
 
-__all__ = ["HISTORY_FILE", "RunHistory", "RunQuery"]
+__all__ = ["HISTORY_FILE", "PAGE_CACHE_KIB", "RunHistory", "RunQuery"]
 
 HISTORY_FILE = "history.sqlite"
+PAGE_CACHE_KIB = 512
+"""SQLite's page cache for the history (its default: 2,000 KiB). The writer appends and trims at
+the ends of the indexes, and the pages read a few hundred rows at most; what the cache misses
+the kernel's file cache holds. The cache fills as the file grows and then stays full: at the
+default, a runner's RSS rose 2 MiB over its first few thousand runs, a climb a soak reads as a leak."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -64,6 +69,7 @@ class RunHistory:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash may lose the last runs, never the file
+        self._db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._queue: queue.Queue[RunResult | None] = queue.Queue()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import _sqlite3
+import ctypes
 import time
 from pathlib import Path
 
-from harness.history import RunHistory, RunQuery
+from harness.history import PAGE_CACHE_KIB, RunHistory, RunQuery
 from harness.results import Attempt, Outcome, RunResult, StepRecord
 
 
@@ -82,3 +84,23 @@ def test_add_never_waits_for_the_disk(tmp_path: Path) -> None:
     history.flush()
     assert history.count("deposit", "prod") == 1
     history.close()
+
+
+def _sqlite_bytes_in_use() -> int:
+    """What SQLite has allocated in this process (``sqlite3_memory_used``), its page caches included."""
+    used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    used.restype = ctypes.c_int64
+    return int(used())
+
+
+def test_the_history_holds_no_more_than_its_page_cache_however_many_results_it_keeps(tmp_path: Path) -> None:
+    """SQLite's cache fills as the file grows, then stays full: a soak's RSS climbs by what it holds."""
+    before = _sqlite_bytes_in_use()
+    history = RunHistory(tmp_path / "h.sqlite", keep_per_scenario=20_160, keep_seconds=7 * 86400)
+    now = time.time()
+    for n in range(3000):  # a file of a few MiB: the default cache (2,000 KiB) would be full
+        history.add(result(n, ("deposit", "chat", "uptime")[n % 3], now))
+    history.flush()
+    held = _sqlite_bytes_in_use() - before
+    history.close()
+    assert held < (PAGE_CACHE_KIB + 256) * 1024, f"SQLite holds {held // 1024} KiB"
