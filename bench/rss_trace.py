@@ -1,6 +1,6 @@
 """Where a soaked runner's memory goes: tracemalloc, live objects and the C heap, side by side.
 
-    python -m bench.rss_trace --out FILE [--every 60] [--frames 8] -- <bench.serve_instrumented's arguments>
+    python -m bench.rss_trace [--out FILE --every 60 --frames 4] [--as-before] -- <bench.serve_instrumented's arguments>
 
 Runs ``bench.serve_instrumented`` (the soak's runner) with tracemalloc on, and every
 ``--every`` seconds writes one JSON line to FILE: RSS; what Python's allocators hold
@@ -11,7 +11,8 @@ most; and the allocation sites (by traceback) that grew most since the first lin
 structure that fills up to a bound grows early and stops; a leak keeps growing every line.
 A snapshot holds the GIL for a second or more, so drift and lag figures of a traced run
 mean nothing. ``MALLOC_ARENA_MAX=2`` in the environment shows how much glibc's per-thread
-arenas account for.
+arenas account for. ``--as-before`` runs the runner as it was before the soak's RSS work
+(``as_before``), without tracing unless ``--out`` is given, for a before/after comparison.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ import tracemalloc
 from pathlib import Path
 from typing import TextIO
 
+from bench import serve_instrumented
 from bench.procfs import rss_kib
+from harness import history
 
-__all__ = ["GrowthTracer", "heap_figures", "main"]
+__all__ = ["GrowthTracer", "as_before", "heap_figures", "main"]
 
 TOP = 25
 
@@ -122,20 +125,29 @@ class GrowthTracer:
         return line
 
 
+def as_before() -> None:
+    """The runner as it was before: the run history's SQLite page cache at SQLite's default size."""
+    history.PAGE_CACHE_KIB = 2000
+
+
 def main(argv: list[str] | None = None) -> int:
     ours = argparse.ArgumentParser(prog="python -m bench.rss_trace")
-    ours.add_argument("--out", type=Path, required=True)
+    ours.add_argument("--out", type=Path, help="trace into this file (JSON lines)")
     ours.add_argument("--every", type=float, default=60.0)
     ours.add_argument("--frames", type=int, default=4)
+    ours.add_argument("--as-before", action="store_true", help="undo the soak's RSS work (see as_before)")
     ours.add_argument("rest", nargs=argparse.REMAINDER, help="bench.serve_instrumented's arguments, after --")
     args = ours.parse_args(argv)
-    from bench import serve_instrumented  # after tracemalloc could start: its imports are not what we trace
-
+    if args.as_before:
+        as_before()
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    if args.out is None:
+        return serve_instrumented.main(rest)
     with args.out.open("a") as out:
         tracer = GrowthTracer(out, args.every, args.frames)
         tracer.start()
         try:
-            return serve_instrumented.main([a for a in args.rest if a != "--"])
+            return serve_instrumented.main(rest)
         finally:
             tracer.stop()
 
