@@ -42,11 +42,11 @@ from bench.procfs import ALL_CPUS, cpu_seconds, pin
 from bench.report import BenchOptions, Goal, Section, ms, table
 from bench.runner_config import write_config
 from bench.sandbox_runtime import sandbox_for_bench
-from bench.serve import running_serve
+from bench.serve import read_run_lines, running_serve, scrape
 from bench.stats import median, percentile
 from harness.discovery import discover
 
-__all__ = ["NAME", "main", "run"]
+__all__ = ["NAME", "ServeCost", "main", "run", "under_load"]
 
 NAME = "http"
 TITLE = "1. HTTP probe: accuracy and cost against blackbox_exporter"
@@ -65,6 +65,7 @@ P99_GOAL_SECONDS = 0.002
 CPU_GOAL_RATIO = 2.0
 THREAD_COST_PROBES = 100
 ALONE, LOADED = "alone", "under browser load"
+LOOP_LAG_METRIC = "synthetic_runner_event_loop_lag_seconds"
 TOOLS = {
     "blackbox": "blackbox_exporter (`probe_duration_seconds`)",
     "blackbox_http": "blackbox_exporter (sum of `probe_http_duration_seconds`)",
@@ -221,13 +222,33 @@ def _wait_for_probes(path: Path, count: int, serve: Child) -> None:
         time.sleep(1.0)
 
 
-def _under_load(
-    count: int, work: Path, tool_core: int | None, helper: set[int] | None
-) -> tuple[dict[str, Measured], Sequence[str]]:
-    """Serve mode with every browser journey back to back: our scenario's probes, then blackbox's."""
+@dataclass(frozen=True)
+class ServeCost:
+    """What serve mode spent over one under-load condition, up to the end of blackbox's probes."""
+
+    runner_cpu_seconds: float  # the runner process's own threads (its Chromium apart)
+    browser_run_seconds: tuple[float, ...]  # each browser journey's run finished by then
+    loop_lag_buckets: tuple[tuple[float, float], ...]  # (upper bound s, cumulative count) of its own lag histogram
+
+
+def _serve_cost(serve: Child, client: httpx.Client, journeys: Sequence[str]) -> ServeCost:
+    samples = scrape(client, serve.url)
+    buckets = sorted((float(labels["le"]), value) for labels, value in samples.select(f"{LOOP_LAG_METRIC}_bucket"))
+    runs = [line for line in read_run_lines(serve.log_path) if line.get("scenario") in journeys]
+    return ServeCost(cpu_seconds(serve.pid), tuple(float(line["duration_seconds"]) for line in runs), tuple(buckets))
+
+
+def under_load(
+    count: int, work: Path, tool_core: int | None, *, as_before: bool = False
+) -> tuple[dict[str, Measured], Sequence[str], ServeCost]:
+    """Serve mode with every browser journey back to back: our scenario's probes, then blackbox's.
+
+    ``as_before``: serve mode without the settings it makes for exact timings (``harness.interpreter``)."""
     measured = {tool: Measured() for tool in ("blackbox", "blackbox_http", "scenario")}
     journeys = _browser_journeys()
-    record = work / "load" / "delay-probes.jsonl"
+    work = work / ("load-as-before" if as_before else "load")
+    record = work / "delay-probes.jsonl"
+    record.unlink(missing_ok=True)  # what an earlier condition in this directory recorded
     tool = {tool_core} if tool_core is not None else None
     with (
         sandbox_for_bench(work) as sandbox,
@@ -244,15 +265,15 @@ def _under_load(
         }
         overrides[DELAY_SCENARIO] = {"interval_seconds": DELAY_SCENARIO_INTERVAL_SECONDS, "options": options}
         config = write_config(
-            work / "load",
+            work,
             sandbox.urls,
             overrides=overrides,
             only=[*journeys, DELAY_SCENARIO],
             runner={"shutdown_grace_seconds": SHUTDOWN_GRACE_SECONDS},
         )
-        serve_command = python_module("bench.http_serve")
+        serve_command = python_module("bench.http_serve", *(["--as-before"] if as_before else []))
         with (
-            running_serve(config, work / "load" / "serve.log", command=serve_command, cpus=tool) as serve,
+            running_serve(config, work / "serve.log", command=serve_command, cpus=tool) as serve,
             running_blackbox(work, tool_core) as blackbox,
             httpx.Client(trust_env=False) as client,
         ):
@@ -260,12 +281,13 @@ def _under_load(
             for _ in range(count):
                 for delay in DELAYS_MS:
                     _record_blackbox(measured, client, blackbox.url, f"{server.url}/delay/{delay}", delay)
+            cost = _serve_cost(serve, client, journeys)
     for delay, seconds in _recorded(record):
         if seconds is None:
             measured["scenario"].failures += 1
         else:
             measured["scenario"].errors.setdefault(delay, []).append(seconds - delay / 1000)
-    return measured, journeys
+    return measured, journeys, cost
 
 
 def run(options: BenchOptions) -> Section:
@@ -284,7 +306,7 @@ def run(options: BenchOptions) -> Section:
         alone = _alone(count, work, tool_core, helper)
         saturation, thread_kib = _saturation(saturate_seconds, concurrency, work, tool_core, helper)
         loads[LOADED] = os.getloadavg()[0]
-        loaded, journeys = _under_load(count, work, tool_core, helper)
+        loaded, journeys, _ = under_load(count, work, tool_core)
     finally:
         pin(set(ALL_CPUS))
     saturate_note = f"{concurrency} probes in flight for {saturate_seconds:g} s"

@@ -1,6 +1,7 @@
 """``runner.py serve`` with one more scenario, ``bench_http_delay``, that times the delay server.
 
     python -m bench.http_serve serve --config C --listen 127.0.0.1:0 ...   # runner.py's own arguments
+    python -m bench.http_serve --as-before serve ...   # serve mode with Python's own settings
 
 The scenario takes the path scenarios take: a ``ServiceClient`` on the runtime's shared client,
 its phases exported as a run exports them. Each run probes every delay of its options once
@@ -8,7 +9,8 @@ and appends what the probe measured to ``options.record`` (one JSON line per pro
 ``seconds``) once a browser is up, until ``probes_per_delay`` are recorded; later runs do nothing, so the benchmark
 can then drive blackbox_exporter under the same browser load without our probes beside it.
 The scenario exists only in this process: discovery is widened here, and the rest is
-``runner.main`` as shipped.
+``runner.main`` as shipped, unless ``--as-before`` leaves out what serve mode sets for exact timings
+(``harness.interpreter``), so that one benchmark compares serve mode with and without it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 import harness.discovery
+import harness.interpreter
 import runner
 from harness.clients import ServiceClient
 from harness.errors import StepFailure
@@ -76,13 +79,17 @@ class DelayProbe(Scenario[DelayProbeOptions]):
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--as-before"]:
+        args = args[1:]
+        harness.interpreter.settle_for_timing = lambda: None  # runner.py looks it up on each call
     shipped = harness.discovery.discover
 
     def with_bench_scenario() -> dict[str, type[Scenario]]:
         return {**shipped(), NAME: DelayProbe}
 
     harness.discovery.discover = with_bench_scenario  # runner.py looks discovery up on each call
-    return runner.main(argv)
+    return runner.main(args)
 
 
 if __name__ == "__main__":

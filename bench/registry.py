@@ -38,6 +38,14 @@ class Bench:
 
 BENCHES = (
     Bench("http", "HTTP probe vs blackbox_exporter, alone and beside browsers", 5.8, "bench.http_accuracy"),
+    Bench(
+        "http-load",
+        "HTTP beside browsers, serve mode before and after its switch interval (not make bench)",
+        7,
+        "bench.http_load",
+        function="before_and_after",  # the smoke test runs its under-load condition in the http row
+        in_make_bench=False,
+    ),
     Bench("browser", "browser overhead: runner vs bare Playwright vs browser per run", 5.6, "bench.browser_overhead"),
     Bench("detect", "time to detect five faults, to metric and to alert", 7.8, "bench.detect"),
     Bench("soak", "1,000 runs in serve mode: resources, drift, lost results", 2.1, "bench.soak"),
