@@ -243,7 +243,7 @@ def under_load(
 ) -> tuple[dict[str, Measured], Sequence[str], ServeCost]:
     """Serve mode with every browser journey back to back: our scenario's probes, then blackbox's.
 
-    ``as_before``: serve mode without the settings it makes for exact timings (``harness.interpreter``)."""
+    ``as_before``: serve mode without the settings it makes for exact timings (``harness.exact_timing``)."""
     measured = {tool: Measured() for tool in ("blackbox", "blackbox_http", "scenario")}
     journeys = _browser_journeys()
     work = work / ("load-as-before" if as_before else "load")

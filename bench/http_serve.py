@@ -9,8 +9,9 @@ and appends what the probe measured to ``options.record`` (one JSON line per pro
 ``seconds``) once a browser is up, until ``probes_per_delay`` are recorded; later runs do nothing, so the benchmark
 can then drive blackbox_exporter under the same browser load without our probes beside it.
 The scenario exists only in this process: discovery is widened here, and the rest is
-``runner.main`` as shipped, unless ``--as-before`` leaves out what serve mode sets for exact timings
-(``harness.interpreter``), so that one benchmark compares serve mode with and without it.
+``runner.main`` as shipped, unless ``--as-before`` leaves out what keeps timings exact
+(``harness.exact_timing``: Python's switch interval, the timing thread at the process's priority),
+so that one benchmark compares serve mode with and without it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 import harness.discovery
-import harness.interpreter
+import harness.exact_timing
 import runner
 from harness.clients import ServiceClient
 from harness.errors import StepFailure
@@ -82,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--as-before"]:
         args = args[1:]
-        harness.interpreter.settle_for_timing = lambda: None  # runner.py looks it up on each call
+        harness.exact_timing.settle_for_timing = lambda: None  # runner.py and the timing thread look
+        harness.exact_timing.put_timing_thread_first = lambda: False  # both up on each call
     shipped = harness.discovery.discover
 
     def with_bench_scenario() -> dict[str, type[Scenario]]:

@@ -40,7 +40,7 @@ BENCHES = (
     Bench("http", "HTTP probe vs blackbox_exporter, alone and beside browsers", 5.8, "bench.http_accuracy"),
     Bench(
         "http-load",
-        "HTTP beside browsers, serve mode before and after its switch interval (not make bench)",
+        "HTTP beside browsers, serve mode before and after its timing settings (not make bench)",
         7,
         "bench.http_load",
         function="before_and_after",  # the smoke test runs its under-load condition in the http row

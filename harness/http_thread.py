@@ -4,8 +4,8 @@ The runner's loop also carries Playwright's driver traffic and everything serve 
 a socket that becomes ready while that loop runs someone else's callback is read late, and
 the lateness lands in the probe's timings. Here the exchanges run on a loop that does nothing
 else: the runner's loop only hands each one over and awaits its result, so what delays it
-delays the step, not what the probe measures. (Both threads share the GIL: the runner's
-loop holds this one off for at most the interpreter's switch interval.)
+delays the step, not what the probe measures. (Both threads share the GIL and the CPU: see
+``harness.exact_timing`` for what keeps the runner's loop and Chromium from holding this one up.)
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from harness import exact_timing
 from probes.context import ProbeContext
 from probes.http import exchange
 from probes.result import HttpResult
@@ -33,8 +34,12 @@ class HttpThread:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="http-timing", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="http-timing", daemon=True)
         self._thread.start()
+
+    def _run(self) -> None:
+        exact_timing.put_timing_thread_first()  # looked up on each call: the bench's "before" replaces it
+        self._loop.run_forever()
 
     async def _on_thread(self, work: Coroutine[Any, Any, T]) -> T:
         """Await ``work`` run on this thread's loop; cancelling the caller cancels it there."""
