@@ -6,9 +6,10 @@ still hold it up once an answer is in, and the wait lands in the probe's timing:
 
 - the GIL, which it shares with the runner's loop (Playwright's driver traffic): the loop lets go
   of it only after the interpreter's switch interval, 5 ms by default. Serve mode sets 1 ms.
-- the CPU, which it shares with Chromium: where the process may (root, or ``CAP_SYS_NICE``), Chromium
-  raises its display threads to nice -8, ahead of everything the runner runs at nice 0. The timing
-  thread raises itself further. Where it may not (a container without ``CAP_SYS_NICE``), it keeps the
+- the CPU, which it shares with Chromium: where the process may (root, or ``CAP_SYS_NICE``),
+  Chromium raises its display threads to nice -8, ahead of everything the runner runs at nice 0.
+  The timing thread raises itself further (it mostly waits on sockets: it takes little from the
+  rest). Where it may not (a container without ``CAP_SYS_NICE``, e.g. Fargate), it keeps the
   process's priority, and Chromium, refused alike, has no lead over it either.
 
 ``bench/RESULTS.md`` §1b measures both against Python's defaults, side by side, and what they cost.
