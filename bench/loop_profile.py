@@ -331,6 +331,18 @@ def _on_cpu_table(conditions: list[Condition]) -> str:
     )
 
 
+def _drift_goal_detail(c: Condition) -> str:
+    """All started runs, and beside them those that found their slots free, with the waits counted."""
+    free = _free_slot_drift(c)
+    others = f"{percentile(free, 99) * 1000:.0f} ms" if free else "-"
+    waited = len(c.drift) - len(free)
+    return (
+        f"{c.name} {percentile(c.drift, 99) * 1000:.0f} ms over {len(c.drift)} runs; {others} over the {len(free)} "
+        f"that found their slots free ({waited} waited: {sum(c.browser_waits.values())} for a browser, "
+        f"{sum(c.slot_waits.values())} for a run slot)"
+    )
+
+
 def _section(conditions: list[Condition], seconds: float) -> Section:
     idle = next((c for c in conditions if c.name == SETTINGS[1].name), None)
     now = [c for c in conditions if not c.name.endswith("before") and c.drift]
@@ -343,8 +355,7 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
         Goal(
             "scheduler drift p99 under 100 ms",
             bool(now) and all(percentile(c.drift, 99) < DRIFT_GOAL_SECONDS for c in now),
-            ", ".join(f"{c.name} {percentile(c.drift, 99) * 1000:.0f} ms" for c in now)
-            or "no scenario started twice in the window",
+            "; ".join(_drift_goal_detail(c) for c in now) or "no scenario started twice in the window",
         ),
     ]
     notes = [
