@@ -56,6 +56,12 @@ def chat(team: str) -> str:
     return f"{team}-chat"
 
 
+_GROUPS = ["journey", "region"]
+_CAUSE_GROUPS = [*_GROUPS, "service", "dependency"]
+"""The services' own pages (``ServiceDown``, ``DependencyDown``: no team, no journey) each in a group
+of their own: a cause that joined the group of an earlier one, even one resolved minutes ago, would
+wait for that group's ``group_interval`` (5 m), not ``group_wait``."""
+
 _JOURNEY_SYMPTOMS = ['layer="synthetic"', 'alertname!="GuardrailBreached"']
 """Journey alerts a known cause may silence; a guardrail breach is never a mere symptom."""
 
@@ -197,6 +203,7 @@ def render_alertmanager(settings: AlertmanagerSettings | None = None, windows: S
     fallback_page = {
         "receiver": pager(FALLBACK_TEAM),
         "matchers": [_PAGES],
+        "group_by": _CAUSE_GROUPS,
         "group_wait": settings.page_group_wait,
         "repeat_interval": settings.page_repeat_interval,
     }
@@ -204,7 +211,7 @@ def render_alertmanager(settings: AlertmanagerSettings | None = None, windows: S
         "global": {"resolve_timeout": settings.resolve_timeout},
         "route": {
             "receiver": chat(FALLBACK_TEAM),
-            "group_by": ["journey", "region"],
+            "group_by": _GROUPS,
             "group_wait": settings.group_wait,
             "group_interval": settings.group_interval,
             "repeat_interval": settings.warning_repeat_interval,

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from monitoring.causes import dependency_down, service_down, unless_caused
+from monitoring.causes import cause_records, dependency_down, service_down, unless_caused
 from monitoring.durations import parse_duration, scale_duration
 from monitoring.journeys import JOURNEYS, Journey
 from monitoring.model import Alert, Group, Record, RuleFile, RunsLink
@@ -170,6 +170,7 @@ def journey_records() -> Group:
             region_failing,
             regions_failing,
             regions_reporting,
+            *cause_records(),
         ),
     )
 

@@ -168,6 +168,26 @@ def test_only_uninhibited_alerts_reach_the_receivers(alertmanager: str, webhook:
     }
 
 
+def test_each_cause_pages_in_a_group_of_its_own(alertmanager: str) -> None:
+    """Sharing a group with an earlier cause, even a resolved one, a cause would wait group_interval."""
+    causes = [
+        _alert("DependencyDown", "page", layer="health", service="room_service", dependency="chat", target="sandbox"),
+        _alert("ServiceDown", "page", layer="health", service="vault", target="sandbox"),
+    ]
+    response = httpx.post(f"{alertmanager}/api/v2/alerts", json=causes, timeout=5)
+    assert response.status_code == 200, response.text
+
+    def pager_groups() -> list[Labels]:
+        groups = httpx.get(f"{alertmanager}/api/v2/alerts/groups", timeout=5).json()
+        return [group["labels"] for group in groups if group["receiver"]["name"] == "sre-pager"]
+
+    wait_for(lambda: len(pager_groups()) >= len(causes), "both causes to be grouped")
+    assert sorted(pager_groups(), key=lambda labels: labels["service"]) == [
+        {"service": "room_service", "dependency": "chat"},
+        {"service": "vault"},
+    ]
+
+
 def test_every_journey_team_has_a_pager_and_a_chat_with_secrets_in_files() -> None:
     document = yaml.safe_load(ALERTMANAGER_FILE.read_text(encoding="utf-8"))
     receivers = {receiver["name"]: receiver for receiver in document["receivers"]}

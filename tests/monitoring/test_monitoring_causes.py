@@ -14,24 +14,25 @@ import pytest
 import yaml
 
 from monitoring.alertmanager import inhibit_rules
+from monitoring.causes import DEPENDENCY_DOWN, SERVICE_DOWN
 from monitoring.journeys import JOURNEYS
 from monitoring.rules import render_rule_files
 
 Cause = tuple[str, str, str]
 """(alert, service, dependency); "*" stands for any."""
 
-_SERVICE_DOWN = re.compile(r'synthetic_service_up\{[^}]*service=~"([^"]+)"')
-_DEPENDENCY_DOWN = re.compile(r'max by \([^)]*\) \(synthetic_dependency_up\{[^}]*dependency=~"([^"]+)"([^}]*)\}')
-_REPORTER = re.compile(r'service="([^"]+)"')
+_SERVICE_DOWN = re.compile(rf'{re.escape(SERVICE_DOWN)}\{{service=~"([^"]+)"\}}')
+_DEPENDENCY_DOWN = re.compile(rf"{re.escape(DEPENDENCY_DOWN)}\{{([^}}]*)\}}")
+_MATCHER = re.compile(r'(service|dependency)=~?"([^"]+)"')
 
 
 def _left_out(expr: str) -> set[Cause]:
     """The causes an alert expression leaves out, read from its ``unless`` selectors."""
     causes = {("ServiceDown", service, "*") for found in _SERVICE_DOWN.findall(expr) for service in found.split("|")}
-    for dependencies, rest in _DEPENDENCY_DOWN.findall(expr):
-        reporter = _REPORTER.search(rest)
-        service = reporter.group(1) if reporter else "*"
-        causes |= {("DependencyDown", service, dependency) for dependency in dependencies.split("|")}
+    for matchers in _DEPENDENCY_DOWN.findall(expr):
+        found = dict(_MATCHER.findall(matchers))
+        for dependency in found.get("dependency", "*").split("|"):
+            causes.add(("DependencyDown", found.get("service", "*"), dependency))
     return causes
 
 
@@ -68,6 +69,6 @@ def test_a_journey_page_leaves_out_the_causes_that_inhibit_it(journey: str) -> N
 
 def test_the_reading_sees_a_cause_missing() -> None:
     bets = _pages()["bets"]
-    without_database = bets.replace('dependency=~"database", ', 'dependency=~"redis", ')
+    without_database = bets.replace('dependency=~"database"', 'dependency=~"redis"')
     assert ("DependencyDown", "vault", "database") not in _left_out(without_database)
     assert _left_out(bets) == {("ServiceDown", "vault", "*"), ("DependencyDown", "vault", "database")}
