@@ -6,7 +6,9 @@ several loop iterations per connection and one more per socket operation, all in
 a probe times (0.3 ms of connect alone, where a blocking ``connect`` takes 0.1 ms). Here each
 operation is tried on the socket at once, and only when the kernel has nothing yet does it wait
 for the socket on the loop's selector: one wake-up per wait, as Go's netpoller does for
-blackbox_exporter. TLS runs on an ``ssl.SSLSocket`` the same way.
+blackbox_exporter (a loopback connect, complete when ``connect`` returns, waits for nothing).
+TLS runs on an ``ssl.SSLSocket`` the same way. IP literals skip the resolver; names resolve
+through the loop's ``getaddrinfo`` and their addresses are raced as anyio races them.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def _ready_now(sock: socket.socket, events: int) -> bool:
 
 
 class SocketStream(httpcore.AsyncNetworkStream):
-    """One connected non-blocking socket (plain or TLS), read and written on the running loop."""
+    """One connected non-blocking socket (plain or TLS), read and written on the running loop by
+    one reader and one writer at a time, as HTTP/1.1 uses a connection."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
