@@ -33,7 +33,7 @@ from typing import TextIO
 
 from bench import serve_instrumented
 from bench.procfs import rss_kib
-from harness import history
+from harness import history, memory
 
 __all__ = ["GrowthTracer", "as_before", "heap_figures", "main"]
 
@@ -126,8 +126,10 @@ class GrowthTracer:
 
 
 def as_before() -> None:
-    """The runner as it was before: the run history's SQLite page cache at SQLite's default size."""
+    """The runner as it was before: the run history's SQLite page cache at SQLite's default size,
+    and the C heap's free pages never handed back (``harness.memory``)."""
     history.PAGE_CACHE_KIB = 2000
+    memory.trim_free_heap = lambda: False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,7 @@ from harness.execute import execute, skipped_result
 from harness.history import HISTORY_FILE, RunHistory
 from harness.logs import log_result
 from harness.loop_lag import watch_loop_lag
+from harness.memory import keep_heap_trimmed
 from harness.pages_http import Pages
 from harness.results import ScheduledStart
 from harness.runtime import Runtime
@@ -294,6 +295,7 @@ class Service:
             self.runtime.on_close(pages_runner.cleanup)
         await self._warm_up()
         lag_watch = asyncio.create_task(watch_loop_lag(self.runtime.metrics.loop_lag), name="loop-lag")
+        heap_trim = asyncio.create_task(keep_heap_trimmed(), name="heap-trim")
         self._scheduler = self._arm()
         self.ready = True
         print(
@@ -316,6 +318,7 @@ class Service:
         self._scheduler.shutdown(wait=False)
         await self._drain()
         lag_watch.cancel()
+        heap_trim.cancel()
         await http_runner.cleanup()
         await self.runtime.aclose()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
