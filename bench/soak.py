@@ -351,7 +351,9 @@ def _notes(f: SoakFigures) -> list[str]:
         f"scenario run) to SIGTERM, ten stretches of {tenth:.0f} s each; the inside sampler reads the runner every "
         f"{SAMPLE_SECONDS:g} s. Each sample is a moment in a busy schedule (every run in flight holds connections, "
         "browser contexts come and go), so a tenth is judged by its lowest value, the runner between runs; what "
-        "leaks stays and lifts that too. The runner's RSS does not count its Chromium, counted as processes.",
+        "leaks stays and lifts that too. The runner's RSS does not count its Chromium, counted as processes. "
+        "Its run history's SQLite page cache is bounded at 512 KiB, and it hands the C heap's free pages back "
+        "once a minute (`harness.memory`): what RSS keeps beyond that is live memory.",
         "Left after SIGTERM: the runner runs in a session of its own, and each Chromium it launches starts "
         "another, which its renderers and helpers share; the benchmark learns those sessions by looking below the "
         "runner every second. Astray: processes of those sessions no longer below the runner while it runs "
