@@ -187,13 +187,16 @@ def run(options: BenchOptions) -> Section:
             ),
             "- Chat down pages through its cause, `DependencyDown{dependency=chat}` from uptime's read of "
             "Room-Service's `/health`; the chat journey's own page (every 60 s, two failed runs, `for: 1m`) "
-            "comes minutes later and Alertmanager inhibits it, as `tests/monitoring/test_alerting_e2e.py` shows.\n"
+            "does not even go pending while the cause holds, as `tests/monitoring/test_alerting_e2e.py` shows.\n"
             "- Bets and deposits page with `for: 0s`: two failed runs in each of two regions already rule out "
             "one flake. Causes (`ServiceDown`, `DependencyDown`) have `for: 15s`, one uptime interval: a single "
             "failed uptime run is gone by the next evaluation. Warnings keep `group_wait: 30s`.\n"
-            "- Open risk: in a whole-Vault outage the bets page (20 s runs) may reach the pager before "
-            "`ServiceDown` (uptime's path, as chat down's above): its inhibition then comes too late, and the "
-            "on-call gets two pages.",
+            "- One outage, one page: in a whole-Vault outage the bets and deposits pages (`for: 0s`) could "
+            "reach the pager before `ServiceDown` or `DependencyDown` (uptime's path, as chat down's above, "
+            "still pending), whose inhibition then came too late. Each journey page now leaves out the targets "
+            "where one of its causes holds (`monitoring/causes.py`), so the cause pages alone: "
+            "`monitoring/prometheus/tests/causes_test.yml` replays the worst phase, the e2e test runs `db_down`. "
+            "An outage fails the guardrails with `http_status`, never `guardrail_breach`.",
             "False pages over an hour of simulated evaluation (promtool, rules evaluated every 15 s, two "
             f"regions, seed fixed): {figures['bet_settlement runs failed at random in the hour']:g} bet_settlement, "
             f"{figures['deposit_each_currency runs failed at random in the hour']:g} deposit_each_currency and "
