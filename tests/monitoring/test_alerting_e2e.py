@@ -401,8 +401,8 @@ def _journey_pages_since(stack: Alerting, since: float, *journeys: str) -> list[
 
 
 def _settle(stack: Alerting) -> None:
-    """Wait out what could still reach the pager: three evaluations and the pages' group_wait."""
-    time.sleep(3 + parse_duration(_scaled(AlertmanagerSettings().page_group_wait)) / 1000)
+    """Wait out what could still reach the pager: two evaluations and the pages' group_wait."""
+    time.sleep(2 + parse_duration(_scaled(AlertmanagerSettings().page_group_wait)) / 1000)
 
 
 def _bounds(phase: str, interval: float, for_: str, measured: float) -> str:

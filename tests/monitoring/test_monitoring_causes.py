@@ -8,6 +8,7 @@ the leaving out is for (a page that must not beat its cause to the pager) is sho
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -49,6 +50,7 @@ def _inhibiting(journey: str) -> set[Cause]:
     return causes
 
 
+@functools.cache
 def _pages() -> dict[str, str]:
     documents = [yaml.safe_load(text) for text in render_rule_files().values()]
     return {
