@@ -438,7 +438,9 @@ def _section(
         f"at a {BROWSER_INTERVAL_SECONDS:g} s interval (each journey starts again as soon as it ends) beside "
         f"`{DELAY_SCENARIO}` (every {DELAY_SCENARIO_INTERVAL_SECONDS:g} s, each delay once per run, recorded from "
         "the first browser launch); then blackbox_exporter, on core 0 too, probes the same delays while the "
-        "journeys go on. Load average at the start of each condition: "
+        "journeys go on. Serve mode as shipped (`harness/exact_timing.py`: 1 ms switch interval, the timing "
+        "thread raised above Chromium where allowed; §1b compares it with Python's defaults). Load average at "
+        "the start of each condition: "
         + ", ".join(f"{condition} {load:.2f}" for condition, load in loads.items())
         + ".",
         "Percentiles are nearest-rank: p99 of 200 probes is the third-worst probe.",
