@@ -234,7 +234,11 @@ class ServeCost:
 def _serve_cost(serve: Child, client: httpx.Client, journeys: Sequence[str]) -> ServeCost:
     samples = scrape(client, serve.url)
     buckets = sorted((float(labels["le"]), value) for labels, value in samples.select(f"{LOOP_LAG_METRIC}_bucket"))
-    runs = [line for line in read_run_lines(serve.log_path) if line.get("scenario") in journeys]
+    runs = [  # a journey that came due while its last run went on is counted as skipped: not a run
+        line
+        for line in read_run_lines(serve.log_path)
+        if line.get("scenario") in journeys and line.get("result") != "skipped"
+    ]
     return ServeCost(cpu_seconds(serve.pid), tuple(float(line["duration_seconds"]) for line in runs), tuple(buckets))
 
 

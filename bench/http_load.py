@@ -150,7 +150,7 @@ def _section(pooled: dict[str, Pooled], per_round: int, journeys: list[str]) -> 
     cpu_ratio = after.cpu_per_browser_run / before.cpu_per_browser_run if before.cpu_per_browser_run else math.inf
     wall_ratio = (
         median(after.browser_run_seconds) / median(before.browser_run_seconds)
-        if before.browser_run_seconds and after.browser_run_seconds
+        if median(before.browser_run_seconds or [0.0]) > 0 and after.browser_run_seconds
         else math.inf
     )
     goals = [_accuracy_goal(f"{LOADED}, {condition}", p.measured, ("scenario",)) for condition, p in pooled.items()]
