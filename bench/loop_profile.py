@@ -42,7 +42,7 @@ TITLE = "9. Serve mode's event loop: lag, drift and what blocks it"
 FULL_SECONDS = 120.0
 QUICK_SECONDS = 3.0
 IDLE_START_OFFSET_SECONDS = 60.0  # the runner's default spread of first runs
-LOAD_START_OFFSET_SECONDS = 1.0  # as the soak starts
+LOAD_START_OFFSET_SECONDS = 20.0  # the soak's browser interval: room to spread the journeys that share two browsers
 IDLE_LAG_GOAL_SECONDS = 0.005
 DRIFT_GOAL_SECONDS = 0.1
 RAISED_PRIORITY = ["nice", "-n", "-10"]
@@ -362,12 +362,15 @@ def _section(conditions: list[Condition], seconds: float) -> Section:
         f"Each condition: one `runner.py serve` (with `bench.serve_instrumented`) against its own sandbox for "
         f"{seconds:g} s after the schedule is armed. Idle: the shipped intervals (15 s to 600 s) with the runner's "
         f"default {IDLE_START_OFFSET_SECONDS:g} s start spread, so every browser journey runs once or twice; soak's "
-        "load: `bench.soak.soak_intervals` (1 s quick API, 15 s slow API, 20 s browser), 1 s start spread. "
+        "load: `bench.soak.soak_intervals` (1 s quick API, 15 s slow API, 20 s browser), "
+        f"{LOAD_START_OFFSET_SECONDS:g} s start spread (first runs within 20 s; the shipped default, 60 s, "
+        "spreads each of these intervals whole). "
         "'Before' runs the same code with `--as-before` (`bench.serve_instrumented.as_before`): httpcore's "
         "`import sniffio` failing after a search of sys.path on every lock and event it makes, the shared HTTP "
         "client and its TLS context built by the first run, start-up's objects walked by every full garbage "
         "collection (no `gc.freeze`), `/metrics` encoded on the loop, a browser journey queued for its browser "
-        "inside its run (holding a run slot meanwhile) rather than before it.",
+        "inside its run (holding a run slot meanwhile) rather than before it, first runs at random offsets rather than "
+        "an equal step apart per interval (`harness.start_spread`).",
         "Lag: how late a 50 ms sleep in the runner's loop woke, over the whole window. Drift: a run's start minus "
         "its planned time, as the runner measures it (APScheduler's planned run time, logged on `run finished` as "
         "`planned_at` and `start_delay_seconds`, read by `bench.drift`), split by cause: the scheduler (APScheduler's "

@@ -24,6 +24,7 @@ import importlib.abc
 import importlib.machinery
 import json
 import os
+import random
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -110,7 +111,8 @@ def as_before(service: Service) -> None:
     """The runner as it was before issue 17's loop and drift work: httpcore's sniffio import failing
     on every lock it makes, the shared HTTP client built by the first run, start-up's objects walked
     by every full garbage collection, /metrics encoded on the loop, a browser journey queued for its
-    browser inside its run, holding a run slot. (The start delay is measured either way.)"""
+    browser inside its run, holding a run slot, first runs at random offsets, free to come due together.
+    (The start delay is measured either way.)"""
     sys.modules.pop("sniffio", None)
     sys.meta_path.insert(0, _MissingSniffio())
 
@@ -125,7 +127,14 @@ def as_before(service: Service) -> None:
         encode, content_type = choose_encoder(request.headers.get("Accept", ""))
         return web.Response(body=encode(service.runtime.metrics.registry), headers={"Content-Type": content_type})
 
+    def random_first_runs() -> dict[str, float]:
+        return {
+            key: random.uniform(0, min(plan.interval_seconds, service.max_start_offset_seconds))
+            for key, plan in service.plans.items()
+        }
+
     setattr(service, "_warm_up", no_warm_up)  # noqa: B010
+    setattr(service, "_first_run_offsets", random_first_runs)  # noqa: B010
     setattr(service, "_metrics", metrics_on_the_loop)  # noqa: B010
     setattr(service, "_browser_turn", browser_queued_inside_the_run)  # noqa: B010
 

@@ -6,9 +6,9 @@ itself: a run that comes due while the last is still going is dropped and counte
 ``skipped``) and ``coalesce=False``: after a stalled loop every missed run time is reported
 (run, skipped or missed), never silently merged into one, so no planned run is lost. Each run
 knows the time it was planned for (``_planned``), so its start delay is measured, not guessed. A
-browser journey waits for a browser before it takes a run slot (``_browser_turn``). Start
-times are spread by a one-off random offset rather than APScheduler's per-run ``jitter``,
-which makes the schedule drift. On SIGTERM/SIGINT the scheduler stops,
+browser journey waits for a browser before it takes a run slot (``_browser_turn``). First runs
+are spread once, the jobs of one interval evenly apart (``harness.start_spread``), rather than by
+APScheduler's per-run ``jitter``, which makes the schedule drift. On SIGTERM/SIGINT the scheduler stops,
 ``/readyz`` answers 503, in-flight runs get a grace period, then are cancelled and recorded
 as ``aborted``.
 """
@@ -48,6 +48,7 @@ from harness.memory import keep_heap_trimmed
 from harness.pages_http import Pages
 from harness.results import ScheduledStart
 from harness.runtime import Runtime
+from harness.start_spread import first_run_offsets
 
 __all__ = ["Service"]
 
@@ -205,14 +206,22 @@ class Service:
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_listener(self._on_dropped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
+        offsets = self._first_run_offsets()
         for key, plan in self.plans.items():
-            self._schedule(scheduler, key, plan)
+            self._schedule(scheduler, key, plan, offsets[key])
         scheduler.start()
         return scheduler
 
-    def _schedule(self, scheduler: AsyncIOScheduler, key: str, plan: ScenarioPlan) -> None:
+    def _first_run_offsets(self) -> dict[str, float]:
+        intervals = {key: plan.interval_seconds for key, plan in self.plans.items()}
+        return first_run_offsets(intervals, self.max_start_offset_seconds)
+
+    def _schedule(self, scheduler: AsyncIOScheduler, key: str, plan: ScenarioPlan, offset: float | None = None) -> None:
+        """One job; ``offset`` is its first run's distance from now (a random one within its
+        interval when it joins a running schedule)."""
         self.runtime.metrics.declare(plan.name, plan.target, plan.interval_seconds)
-        offset = random.uniform(0, min(plan.interval_seconds, self.max_start_offset_seconds))
+        if offset is None:
+            offset = random.uniform(0, min(plan.interval_seconds, self.max_start_offset_seconds))
         first_run = datetime.now(UTC) + timedelta(seconds=offset)
         scheduler.add_job(
             self._run,
