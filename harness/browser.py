@@ -43,7 +43,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from harness.errors import RunSkipped, StepFailure
 from harness.runtime import Runtime
-from harness.secrets import known_secrets, register_secret
+from harness.secrets import known_secrets, register_secret, register_session_secret
 from probes.browser import verdict
 from probes.browser_artifacts import prune_runs, save_har, save_trace, write_text_scrubbed
 from probes.browser_pool import BrowserMissing, BrowserPool
@@ -117,7 +117,7 @@ class BrowserPage:
         self.ui_timeout_seconds = ui_timeout_seconds
         self.recording = recording  # a trace and a HAR (records_trace)
         self.base_url = run.target.service_urls()["cdn"]
-        self.watch = PageWatch(page, origin_of(self.base_url), on_secret=register_secret)
+        self.watch = PageWatch(page, origin_of(self.base_url), on_secret=register_session_secret)
         self._closing: asyncio.Future[str | None] | None = None
         self._timings: asyncio.Future[None] | None = None  # the last page's timings, read beside the journey
         run.on_step_start(self._follow_step)

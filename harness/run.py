@@ -24,7 +24,7 @@ from harness.metrics import ScenarioMetrics
 from harness.results import StepRecord
 from harness.runtime import Runtime
 from harness.scenario import OptionsT, Scenario
-from harness.secrets import redact, register_secret
+from harness.secrets import redact, register_secret, register_session_secret
 from probes.context import ProbeContext
 from probes.result import Push, Reason
 from probes.socketio import SocketClient, SocketModule, open_socket
@@ -196,6 +196,7 @@ class Run(Generic[OptionsT]):
             if session is None:
                 session = await self._login(username)
                 cache.put(self.target_name, session)
+        register_session_secret(session.token)  # in use again: kept among the newest
         return session
 
     async def _login(self, username: str) -> Session:
@@ -203,7 +204,7 @@ class Run(Generic[OptionsT]):
             self.paths.login, {"username": username, "password": self.password()}, expect=("[STATUS] == 200",)
         )
         if isinstance(answer.json, dict) and isinstance(answer.json.get("token"), str):
-            register_secret(answer.json["token"])
+            register_session_secret(answer.json["token"])
         login, problem = login_answer_problem(answer.json)
         if login is None:
             raise StepFailure(Reason.UNEXPECTED_BODY, f"vault POST {self.paths.login}: {problem}")

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 import pytest
 
 from harness import secrets
-from harness.secrets import RedactingFilter, known_secrets, redact, register_secret
+from harness.secrets import (
+    SESSION_SECRETS_KEPT,
+    RedactingFilter,
+    known_secrets,
+    redact,
+    register_secret,
+    register_session_secret,
+)
 from probes import credentials
 from probes.credentials import credential_headers, is_credential_header, register_credential_header
 
@@ -17,10 +24,15 @@ from probes.credentials import credential_headers, is_credential_header, registe
 def registries() -> Iterator[None]:
     """What these tests register is forgotten after each: a secret such as ``q~z4`` must not be
     masked in other tests' output."""
-    saved_secrets, saved_headers = set(secrets._secrets), set(credentials._configured)
+    registry = secrets._registry
+    saved_lasting, saved_sessions = set(registry.lasting), list(registry.sessions)
+    saved_headers = set(credentials._configured)
     yield
-    secrets._secrets.clear()
-    secrets._secrets.update(saved_secrets)
+    registry.clear()
+    for value in saved_lasting:
+        secrets.register_secret(value)
+    for value in saved_sessions:
+        secrets.register_session_secret(value)
     credentials._configured.clear()
     credentials._configured.update(saved_headers)
 
@@ -40,6 +52,21 @@ def test_the_longest_secret_is_replaced_first() -> None:
     register_secret("zzzz-1")
     register_secret("ab-zzzz-1-cd")  # longer, though it sorts first
     assert redact("x ab-zzzz-1-cd y zzzz-1 z") == "x *** y *** z"
+
+
+def test_session_tokens_are_kept_for_the_newest_only_and_config_secrets_for_good() -> None:
+    """A runner that serves for months logs in again and again: its registry and each redact stay bounded."""
+    register_secret("config-password-1")
+    register_session_secret("token-in-use")
+    for n in range(SESSION_SECRETS_KEPT + 500):
+        register_session_secret(f"token-{n:06d}")
+        if n % 1000 == 0:
+            register_session_secret("token-in-use")  # each use keeps it among the newest
+    known = known_secrets()
+    assert len(known) <= SESSION_SECRETS_KEPT + len(secrets._registry.lasting)
+    assert "token-000000" not in known and f"token-{SESSION_SECRETS_KEPT + 499:06d}" in known
+    assert redact("config-password-1 token-in-use token-004500") == "*** *** ***"
+    assert redact("Authorization: Bearer token-000000") == "Authorization: ***"  # evicted, masked by kind
 
 
 def test_text_that_is_not_valid_unicode_passes_through() -> None:
